@@ -1,0 +1,30 @@
+"""Developer sessions: `uv run nox -l` lists them.
+
+Every session runs inside the project's locked uv environment so that the tools and versions
+match `uv.lock` and CI.
+"""
+
+import nox
+
+nox.options.default_venv_backend = "none"
+nox.options.sessions = ["tests", "lint", "typecheck"]
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite (the README's `uv run pytest`)."""
+    session.run("uv", "run", "pytest", *session.posargs, external=True)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff lint and format check."""
+    session.run("uv", "run", "ruff", "check", ".", external=True)
+    session.run("uv", "run", "ruff", "format", "--check", ".", external=True)
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict and pyright (strict) on the library."""
+    session.run("uv", "run", "mypy", "utd_trio", external=True)
+    session.run("uv", "run", "pyright", "utd_trio", external=True)
