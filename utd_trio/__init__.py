@@ -1,1 +1,80 @@
-"""placeholder"""
+"""utd_trio: a Trio-native SDK for the UTD-Stream signalling plane.
+
+Calls, presence and chat over one supervised WebSocket plus REST, with typed events, honest
+connection state and a close that always returns. ``utd_trio.testing`` ships a local reference
+engine to develop and test against.
+"""
+
+from ._errors import ErrorCode as ErrorCode
+from ._errors import UTDStreamError as UTDStreamError
+from ._events import CallAccepted as CallAccepted
+from ._events import CallAnsweredElsewhere as CallAnsweredElsewhere
+from ._events import CallCancelled as CallCancelled
+from ._events import CallEnded as CallEnded
+from ._events import CallIncoming as CallIncoming
+from ._events import CallMissed as CallMissed
+from ._events import CallRejected as CallRejected
+from ._events import CallRinging as CallRinging
+from ._events import CapabilitiesChanged as CapabilitiesChanged
+from ._events import Connected as Connected
+from ._events import Disconnected as Disconnected
+from ._events import Event as Event
+from ._events import GroupChanged as GroupChanged
+from ._events import MessageReceived as MessageReceived
+from ._events import PresenceChanged as PresenceChanged
+from ._events import ReceiptReceived as ReceiptReceived
+from ._events import RecoveryFinished as RecoveryFinished
+from ._events import TypingChanged as TypingChanged
+from ._models import Attachment as Attachment
+from ._models import Call as Call
+from ._models import CallAnswer as CallAnswer
+from ._models import Capabilities as Capabilities
+from ._models import ChatMessage as ChatMessage
+from ._models import ConnectionState as ConnectionState
+from ._models import Conversation as Conversation
+from ._models import Group as Group
+from ._models import GroupMember as GroupMember
+from ._models import HistoryPage as HistoryPage
+from ._models import PlanLimits as PlanLimits
+from ._models import PresenceInfo as PresenceInfo
+from ._models import Session as Session
+from ._models import UploadTicket as UploadTicket
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Attachment",
+    "Call",
+    "CallAccepted",
+    "CallAnswer",
+    "CallAnsweredElsewhere",
+    "CallCancelled",
+    "CallEnded",
+    "CallIncoming",
+    "CallMissed",
+    "CallRejected",
+    "CallRinging",
+    "Capabilities",
+    "CapabilitiesChanged",
+    "ChatMessage",
+    "Connected",
+    "ConnectionState",
+    "Conversation",
+    "Disconnected",
+    "ErrorCode",
+    "Event",
+    "Group",
+    "GroupChanged",
+    "GroupMember",
+    "HistoryPage",
+    "MessageReceived",
+    "PlanLimits",
+    "PresenceChanged",
+    "PresenceInfo",
+    "ReceiptReceived",
+    "RecoveryFinished",
+    "Session",
+    "TypingChanged",
+    "UTDStreamError",
+    "UploadTicket",
+]

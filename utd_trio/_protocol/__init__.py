@@ -1,0 +1,1 @@
+"""The sans-IO protocol core: no sockets, no clocks, no tasks."""

@@ -1,0 +1,53 @@
+"""Full-jitter exponential backoff (protocol §8) as pure code with an injectable RNG."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+DEFAULT_BASE = 0.5
+DEFAULT_CAP = 30.0
+
+
+def full_jitter(
+    attempt: int,
+    *,
+    base: float = DEFAULT_BASE,
+    cap: float = DEFAULT_CAP,
+    uniform: Callable[[float, float], float] = random.uniform,
+) -> float:
+    """``uniform(0, min(cap, base * 2**attempt))`` for attempt 0, 1, 2, …."""
+    if attempt < 0:
+        raise ValueError(f"attempt must be >= 0, got {attempt}")
+    ceiling = cap if attempt >= 64 else min(cap, base * (2.0**attempt))
+    return uniform(0.0, ceiling)
+
+
+@dataclass
+class Backoff:
+    """The reconnect schedule of one session.
+
+    ``next_delay()`` returns the wait before the next attempt and counts it; ``reset()`` is
+    called once a connection is established, so the first retry after a drop is immediate
+    (jittered within ``base``). A floor (``Retry-After``, close 4029) raises the delay.
+    """
+
+    base: float = DEFAULT_BASE
+    cap: float = DEFAULT_CAP
+    rng: random.Random = field(default_factory=random.Random)
+    attempt: int = 0
+
+    def __post_init__(self) -> None:
+        if not (self.base > 0 and self.cap >= self.base):
+            raise ValueError(f"need 0 < base <= cap, got base={self.base} cap={self.cap}")
+
+    def next_delay(self, floor: float = 0.0) -> float:
+        """The delay before the next attempt, at least ``floor`` seconds."""
+        delay = full_jitter(self.attempt, base=self.base, cap=self.cap, uniform=self.rng.uniform)
+        self.attempt += 1
+        return max(delay, floor)
+
+    def reset(self) -> None:
+        """Forget past failures (a connection was established)."""
+        self.attempt = 0

@@ -1,0 +1,115 @@
+"""The vocabulary table: every wire name the client speaks, in one place.
+
+Names tagged ``[doc]`` are the real engine's published behaviour; ``[v1]`` names are this
+project's choices where the real engine's exact shape is not published. A different engine
+dialect is a change to this table, not a rewrite.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- Hosts and REST paths ---------------------------------------------------------------
+DEFAULT_BASE_URL: Final = "https://engine.udt-stream.com"  # [doc]
+PATH_MINT: Final = "/api/v1/auth/session"  # [doc]
+PATH_PUSH_TOKEN: Final = "/api/v1/devices/push-token"  # [doc]
+PATH_PRESIGN: Final = "/api/v1/media/presign"  # [v1]
+PATH_PRESENCE: Final = "/api/v1/presence"  # [v1]
+PATH_CONVERSATIONS: Final = "/api/v1/chat/conversations"  # [v1]
+PATH_CONVERSATION_MESSAGES: Final = "/api/v1/chat/conversations/{cid}/messages"  # [v1]
+PATH_GROUPS: Final = "/api/v1/chat/groups"  # [v1]
+PATH_GROUP: Final = "/api/v1/chat/groups/{gid}"  # [v1]
+PATH_GROUP_MEMBERS: Final = "/api/v1/chat/groups/{gid}/members"  # [v1]
+PATH_GROUP_MEMBER: Final = "/api/v1/chat/groups/{gid}/members/{uid}"  # [v1]
+PATH_GROUP_MEMBER_ROLE: Final = "/api/v1/chat/groups/{gid}/members/{uid}/role"  # [v1]
+PATH_GROUP_LEAVE: Final = "/api/v1/chat/groups/{gid}/leave"  # [v1]
+
+# --- Headers ----------------------------------------------------------------------------
+HEADER_APP_ID: Final = "X-App-Id"  # [doc]
+HEADER_APP_KEY: Final = "X-App-Key"  # [doc]
+HEADER_APP_SECRET: Final = "X-App-Secret"  # [doc]
+HEADER_RETRY_AFTER: Final = "Retry-After"  # [v1]
+WS_TOKEN_QUERY: Final = "token"  # [v1]
+
+# --- Mint fields ------------------------------------------------------------------------
+MINT_USER_TOKEN: Final = "user_token"  # [doc]
+MINT_WS_URL: Final = "ws_url"  # [doc]
+MINT_EXPIRES_IN: Final = "expires_in"  # [v1]
+MINT_SIGNALING_ENABLED: Final = "signaling_enabled"  # [doc]
+MINT_CHAT_ENABLED: Final = "messaging_enabled"  # [doc] exposed as chat_enabled
+MINT_LIMITS: Final = "limits"  # [doc]
+LIMIT_FIELDS: Final = ("history_days", "max_group_members", "max_friends", "max_chatrooms")
+
+# --- Envelope ---------------------------------------------------------------------------
+FRAME_EVENT: Final = "event"  # [doc]
+FRAME_DATA: Final = "data"  # [doc]
+FRAME_REF: Final = "ref"  # [v1]
+MAX_FRAME_BYTES: Final = 1024 * 1024  # [doc] 1 MiB of UTF-8
+
+# --- Server -> client events [v1] ---------------------------------------------------------
+EV_ESTABLISHED: Final = "connection.established"
+EV_PONG: Final = "pong"
+EV_ACK: Final = "ack"
+EV_ERROR: Final = "error"
+EV_PRESENCE_UPDATE: Final = "presence.update"
+EV_CALL_INCOMING: Final = "call.incoming"
+EV_CALL_RINGING: Final = "call.ringing"
+EV_CALL_ACCEPTED: Final = "call.accepted"
+EV_CALL_ANSWERED_ELSEWHERE: Final = "call.answered_elsewhere"
+EV_CALL_REJECTED: Final = "call.rejected"
+EV_CALL_CANCELLED: Final = "call.cancelled"
+EV_CALL_ENDED: Final = "call.ended"
+EV_CALL_MISSED: Final = "call.missed"
+EV_MESSAGE_NEW: Final = "message.new"
+EV_RECEIPT: Final = "receipt"
+EV_TYPING: Final = "typing"
+EV_GROUP_UPDATED: Final = "group.updated"
+EV_CAPABILITIES_UPDATED: Final = "capabilities.updated"
+
+# --- Client -> server requests [v1] -------------------------------------------------------
+REQ_PING: Final = "ping"
+REQ_PRESENCE_SUBSCRIBE: Final = "presence.subscribe"
+REQ_PRESENCE_UNSUBSCRIBE: Final = "presence.unsubscribe"
+REQ_CALL_INVITE: Final = "call.invite"
+REQ_CALL_RINGING: Final = "call.ringing"
+REQ_CALL_ACCEPT: Final = "call.accept"
+REQ_CALL_REJECT: Final = "call.reject"
+REQ_CALL_CANCEL: Final = "call.cancel"
+REQ_CALL_END: Final = "call.end"
+REQ_MESSAGE_SEND: Final = "message.send"
+REQ_MESSAGE_DELIVERED: Final = "message.delivered"
+REQ_MESSAGE_READ: Final = "message.read"
+REQ_TYPING: Final = "typing"
+
+# --- Hello fields [v1] --------------------------------------------------------------------
+HELLO_SOCKET_ID: Final = "socket_id"
+HELLO_USER_ID: Final = "user_id"
+HELLO_HEARTBEAT_INTERVAL: Final = "heartbeat_interval"
+HELLO_SERVER_TIME: Final = "server_time"
+
+# --- Error codes the engine sends (REST body `code`, WS error `data.code`) [v1] -----------
+WIRE_BANNED: Final = "banned"  # [doc]
+WIRE_IDENTITY_MINT_DISABLED: Final = "appkey_identity_mint_disabled"  # [doc]
+WIRE_FEATURE_DISABLED: Final = "feature_disabled"
+WIRE_LIMIT_EXCEEDED: Final = "limit_exceeded"
+WIRE_INVALID_FRAME: Final = "invalid_frame"
+
+# --- WebSocket close codes [v1, Pusher-style ranges] ---------------------------------------
+CLOSE_NORMAL: Final = 1000
+CLOSE_GOING_AWAY: Final = 1001
+CLOSE_ABNORMAL: Final = 1006
+CLOSE_INTERNAL_ERROR: Final = 1011
+CLOSE_TOKEN_INVALID: Final = 4001
+CLOSE_FORBIDDEN: Final = 4003
+CLOSE_HEARTBEAT_TIMEOUT: Final = 4008
+CLOSE_RATE_LIMITED: Final = 4029
+
+# --- Defaults -----------------------------------------------------------------------------
+DEFAULT_HEARTBEAT_INTERVAL: Final = 25.0  # [v1] seconds, when the hello omits it
+DEFAULT_HEARTBEAT_TIMEOUT: Final = 10.0  # [v1]
+RATE_LIMIT_CLOSE_FLOOR: Final = 5.0  # [v1] minimum backoff after a 4029 close
+TYPING_THROTTLE: Final = 3.0  # [v1] at most one is_typing=true per conversation per 3 s
+TYPING_EXPIRY: Final = 6.0  # [v1] receivers expire typing after 6 s without refresh
+MAX_TEXT_CHARS: Final = 4000  # [v1]
+MAX_METADATA_BYTES: Final = 16 * 1024  # [v1]
+MAX_PRESENCE_IDS: Final = 1000  # [v1]
