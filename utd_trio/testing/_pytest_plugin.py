@@ -1,0 +1,1 @@
+"""pytest plugin for utd_trio (fixtures are added with the reference engine)."""
