@@ -92,7 +92,10 @@ def parse_float(value: object) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int too large for a float (e.g. 400 digits of JSON)
+            return None
     elif isinstance(value, str):
         try:
             number = float(value.strip())
