@@ -111,7 +111,10 @@ def parse_str(value: object) -> str | None:
     if isinstance(value, str):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
+        try:
+            return str(value)
+        except ValueError:  # an int beyond Python's int→str digit limit
+            return None
     return None
 
 
