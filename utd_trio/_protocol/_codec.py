@@ -98,13 +98,17 @@ def encode_frame(event: str, data: Mapping[str, Any] | None = None, ref: str | N
             exceed 1 MiB (the engine would drop it without a reply).
 
     """
+    if data is not None and not isinstance(data, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise UTDStreamError(
+            ErrorCode.INVALID, f"{event}: data must be a JSON object, got {type(data).__name__}"
+        )
     frame: dict[str, Any] = {v.FRAME_EVENT: event, v.FRAME_DATA: dict(data or {})}
     if ref is not None:
         frame[v.FRAME_REF] = ref
     try:
         # ASCII-only output: lone surrogates cannot break the UTF-8 encoding of the frame.
         text = json.dumps(frame, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise UTDStreamError(
             ErrorCode.INVALID, f"{event}: data is not JSON-serialisable ({exc})"
         ) from None
