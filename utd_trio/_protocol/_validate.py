@@ -48,7 +48,7 @@ def check_metadata(value: object, field: str = "metadata") -> dict[str, Any] | N
         raise ValueError(f"{field} must be a JSON object (a dict), got {type(value).__name__}")
     try:
         size = len(json.dumps(value, separators=(",", ":"), allow_nan=False).encode())
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise ValueError(f"{field} is not JSON-serialisable: {exc}") from None
     if size > v.MAX_METADATA_BYTES:
         raise ValueError(f"{field} is {size} bytes serialised; the limit is 16 KiB")
