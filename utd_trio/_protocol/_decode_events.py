@@ -150,5 +150,5 @@ def decode_event(key: str, data: Data) -> Event | None:
         WireFormatError: a known event lacks a field it cannot exist without.
 
     """
-    decoder = DECODERS.get(key)
+    decoder = DECODERS.get(event_key(key))  # idempotent: a raw wire name works too
     return decoder(data) if decoder is not None else None
