@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,8 +40,8 @@ class Backoff:
     attempt: int = 0
 
     def __post_init__(self) -> None:
-        if not (self.base > 0 and self.cap >= self.base):
-            raise ValueError(f"need 0 < base <= cap, got base={self.base} cap={self.cap}")
+        if not (0 < self.base <= self.cap < math.inf):
+            raise ValueError(f"need finite 0 < base <= cap, got base={self.base} cap={self.cap}")
 
     def next_delay(self, floor: float = 0.0) -> float:
         """The delay before the next attempt, at least ``floor`` seconds."""
