@@ -145,6 +145,6 @@ def close_error(code: int | None, reason: str | None) -> UTDStreamError:
     """The error raised to the user for a terminal close."""
     text = reason or "the engine closed the connection"
     if code == v.CLOSE_FORBIDDEN:
-        kind = ErrorCode.BANNED if "ban" in text.lower() else ErrorCode.FORBIDDEN
+        kind = ErrorCode.BANNED if "banned" in text.lower() else ErrorCode.FORBIDDEN
         return UTDStreamError(kind, text, status=code)
     return UTDStreamError(ErrorCode.NETWORK, text, status=code)
