@@ -5,6 +5,7 @@ connection state and a close that always returns. ``utd_trio.testing`` ships a l
 engine to develop and test against.
 """
 
+from ._api import UTDApi as UTDApi
 from ._errors import ErrorCode as ErrorCode
 from ._errors import UTDStreamError as UTDStreamError
 from ._events import CallAccepted as CallAccepted
@@ -75,6 +76,7 @@ __all__ = [
     "RecoveryFinished",
     "Session",
     "TypingChanged",
+    "UTDApi",
     "UTDStreamError",
     "UploadTicket",
 ]
