@@ -1,0 +1,14 @@
+"""The domain modules every engine installs (presence, calls, chat, groups, devices, media).
+
+To add a domain: write ``utd_trio/testing/_<domain>.py`` with ``install(registry)`` (see
+``_registry.py``) and add its installer to :data:`INSTALLERS` below. Nothing else changes.
+"""
+
+from __future__ import annotations
+
+from ._registry import Installer
+
+__all__ = ["INSTALLERS"]
+
+INSTALLERS: tuple[Installer, ...] = ()
+"""Installers run, in order, on each new engine's registry."""

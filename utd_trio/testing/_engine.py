@@ -1,0 +1,183 @@
+"""``open_engine()``: run the reference engine on loopback for the duration of a block."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import AsyncGenerator, Callable, Iterable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Final, NoReturn
+
+import trio
+
+from ._app import build_app
+from ._clock import WallClock
+from ._control import EngineControl
+from ._domains import INSTALLERS
+from ._project import ProjectConfig
+from ._registry import Registry
+from ._server import ConnectionTable, open_listener, serve
+from ._state import EngineSettings, EngineState
+
+__all__ = ["DEFAULT_PROJECT", "Engine", "open_engine"]
+
+log = logging.getLogger("utd_trio.testing")
+
+DEFAULT_PROJECT: Final = ProjectConfig(
+    app_id="app_test", app_key="key_test", app_secret="secret_test"
+)
+"""The project an engine serves when ``open_engine(projects=None)``."""
+
+SHUTDOWN_GRACE: Final = 2.0
+
+
+class _TLS:
+    """A throwaway trustme CA and the engine's server certificate."""
+
+    def __init__(self, host: str) -> None:
+        import trustme
+
+        self.ca = trustme.CA()
+        names = dict.fromkeys([host, "127.0.0.1", "::1", "localhost"])
+        cert = self.ca.issue_cert(*names)
+        self.server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        cert.configure_cert(self.server_context)  # pyright: ignore[reportUnknownMemberType]
+        self.server_context.set_alpn_protocols(["http/1.1"])
+
+    def client_context(self) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+        self.ca.configure_trust(ctx)  # pyright: ignore[reportUnknownMemberType]
+        return ctx
+
+
+class Engine(EngineControl):
+    """Handle on a running reference engine: URLs, TLS trust, control and observability.
+
+    Control methods (``set_plan``, ``ban``, ``drop_sockets``, ``stall_sockets``,
+    ``fail_next_mints``, ``revoke_tokens``, ``advance_wall_clock``, ``socket_count``,
+    ``wait_socket_count``, ``mint_count``, ``stats``...) come from
+    :class:`~utd_trio.testing._control.EngineControl`.
+    """
+
+    def __init__(self, state: EngineState, connections: ConnectionTable, tls: _TLS | None) -> None:
+        self._state = state
+        self._connections = connections
+        self._tls = tls
+
+    def __repr__(self) -> str:
+        return f"<Engine {self.base_url} projects={list(self._state.projects)}>"
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT`` (``https://`` with TLS): the REST base URL."""
+        return self._state.base_url
+
+    @property
+    def ws_url(self) -> str:
+        """``ws://127.0.0.1:PORT/ws`` (``wss://`` with TLS): what mints return as ``ws_url``."""
+        return self._state.ws_url
+
+    @property
+    def default_project(self) -> ProjectConfig:
+        """The default project's current configuration (``app_test``/``key_test``/...)."""
+        return self._state.project(None)
+
+    @property
+    def registry(self) -> Registry:
+        """This engine's handler/route/hook registry (tests may add handlers live)."""
+        return self._state.registry
+
+    @property
+    def state(self) -> EngineState:
+        """The engine's in-memory state (for domain test helpers)."""
+        return self._state
+
+    @property
+    def tls(self) -> bool:
+        """Whether the engine serves HTTPS/WSS."""
+        return self._tls is not None
+
+    def client_ssl_context(self) -> ssl.SSLContext:
+        """A new client ``SSLContext`` trusting the engine's CA (TLS engines only)."""
+        if self._tls is None:
+            raise RuntimeError("this engine runs without TLS (open_engine(tls=True))")
+        return self._tls.client_context()
+
+    def ca_pem(self) -> bytes:
+        """The engine CA certificate in PEM (e.g. for ``curl --cacert``); TLS engines only."""
+        if self._tls is None:
+            raise RuntimeError("this engine runs without TLS (open_engine(tls=True))")
+        return self._tls.ca.cert_pem.bytes()
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _unwrap(group: BaseExceptionGroup[BaseException]) -> NoReturn:
+    """Re-raise a lone exception out of nested groups so callers see their own error."""
+    raise _lone(group)
+
+
+def _lone(error: BaseException) -> BaseException:
+    members: tuple[BaseException, ...] = getattr(error, "exceptions", ())
+    if issubclass(type(error), BaseExceptionGroup) and len(members) == 1:
+        return _lone(members[0])
+    return error
+
+
+@asynccontextmanager
+async def open_engine(
+    projects: Iterable[ProjectConfig] | None = None,
+    *,
+    tls: bool = False,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    heartbeat_interval: float = 25.0,
+    ring_timeout: float = 30.0,
+    token_ttl: float = 3600.0,
+    mint_rate_limit: int | None = 120,
+    wall_clock: Callable[[], datetime] | None = None,
+) -> AsyncGenerator[Engine]:
+    """Run a reference engine on ``host:port`` (numeric address; port 0 = pick one).
+
+    ``projects=None`` serves :data:`DEFAULT_PROJECT`; otherwise the first project is the
+    default for control methods. ``tls=True`` serves HTTPS/WSS with a throwaway trustme CA
+    (trust it via :meth:`Engine.client_ssl_context`). ``mint_rate_limit`` is per identity per
+    minute (``None`` = unlimited). ``wall_clock`` replaces ``datetime.now(UTC)`` as the source
+    of wire timestamps. On exit every socket is closed with 1001, then the server stops.
+    """
+    registry = Registry()
+    for install in INSTALLERS:
+        install(registry)
+    settings = EngineSettings(heartbeat_interval, ring_timeout, token_ttl, mint_rate_limit)
+    state = EngineState(
+        [DEFAULT_PROJECT] if projects is None else projects,
+        settings=settings,
+        clock=WallClock(wall_clock),
+        registry=registry,
+    )
+    tls_material = _TLS(host) if tls else None
+    listener, (bound_host, bound_port) = await open_listener(
+        host, port, tls_material.server_context if tls_material else None
+    )
+    authority = f"{_url_host(bound_host)}:{bound_port}"
+    state.base_url = f"{'https' if tls else 'http'}://{authority}"
+    state.ws_url = f"{'wss' if tls else 'ws'}://{authority}/ws"
+    connections = ConnectionTable()
+    app = build_app(state, connections.abort)
+    engine = Engine(state, connections, tls_material)
+    try:
+        async with trio.open_nursery() as nursery:
+            state.bind_nursery(nursery)
+            await nursery.start(serve, app, listener, connections)
+            log.info("engine listening on %s", state.base_url)
+            try:
+                yield engine
+            finally:
+                with trio.CancelScope(shield=True), trio.move_on_after(SHUTDOWN_GRACE):
+                    await engine.close_all(1001, "Engine going away")
+                nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        _unwrap(group)

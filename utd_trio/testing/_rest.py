@@ -1,0 +1,136 @@
+"""REST plumbing: JSON error responses, bearer authentication, capability gate, route wrapper."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any, cast
+
+from starlette.exceptions import HTTPException
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ._errors import EngineError, JSONObject
+from ._project import ProjectConfig
+from ._registry import RouteSpec
+from ._state import EngineState
+
+__all__ = [
+    "AuthUser",
+    "RestContext",
+    "authenticate",
+    "bearer_token",
+    "error_response",
+    "http_exception_handler",
+    "json_response",
+    "make_route",
+    "read_json_object",
+]
+
+log = logging.getLogger("utd_trio.testing")
+
+UNAUTHORIZED_MESSAGE = "Invalid or expired token"
+BANNED_MESSAGE = "User is banned"
+
+
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """A compact JSON response."""
+    return JSONResponse(data, status_code=status, headers=headers)
+
+
+def error_response(error: EngineError) -> JSONResponse:
+    """The REST form of an :class:`EngineError`: ``{"message", "code"?}`` plus its headers."""
+    return json_response(error.body(), error.status, error.headers or None)
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405/413 as ``{"message"}`` JSON like every other engine error."""
+    if not isinstance(exc, HTTPException):  # pragma: no cover - registered for HTTPException
+        raise exc
+    headers = dict(exc.headers) if exc.headers else None
+    return json_response({"message": exc.detail}, exc.status_code, headers)
+
+
+def bearer_token(conn: HTTPConnection) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, if well formed."""
+    header = conn.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token
+
+
+@dataclass(frozen=True)
+class AuthUser:
+    """The authenticated caller of a REST route."""
+
+    app_id: str
+    user_id: str
+    project: ProjectConfig
+
+
+def authenticate(state: EngineState, conn: HTTPConnection) -> AuthUser:
+    """Check the bearer token (401) and the ban list (403 ``banned``)."""
+    record = state.tokens.lookup(bearer_token(conn))
+    if record is None or record.app_id not in state.projects:
+        raise EngineError(401, "unauthorized", UNAUTHORIZED_MESSAGE)
+    if state.is_banned(record.app_id, record.user_id):
+        raise EngineError(403, "banned", BANNED_MESSAGE)
+    return AuthUser(record.app_id, record.user_id, state.projects[record.app_id])
+
+
+async def read_json_object(request: Request) -> JSONObject:
+    """The request body as a JSON object, else 422 ``invalid``."""
+    raw = await request.body()
+    try:
+        body = json.loads(raw) if raw.strip() else None
+    except (UnicodeDecodeError, ValueError):
+        body = None
+    if not isinstance(body, dict):
+        raise EngineError(422, "invalid", "Request body must be a JSON object")
+    return cast(JSONObject, body)
+
+
+@dataclass(frozen=True)
+class RestContext:
+    """What a REST handler gets: the engine state, the request and the authenticated user."""
+
+    state: EngineState
+    request: Request
+    auth: AuthUser | None
+
+    @property
+    def user(self) -> AuthUser:
+        """The authenticated user (routes registered with ``auth=True`` always have one)."""
+        if self.auth is None:
+            raise EngineError(401, "unauthorized", UNAUTHORIZED_MESSAGE)
+        return self.auth
+
+    async def json(self) -> JSONObject:
+        """The body as a JSON object, else 422."""
+        return await read_json_object(self.request)
+
+
+def make_route(state: EngineState, spec: RouteSpec) -> Route:
+    """Wrap a registered handler: auth → gate → handler, ``EngineError`` → JSON error."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            auth = authenticate(state, request) if spec.auth else None
+            if auth is not None:
+                state.check_gate(auth.app_id, spec.gate)
+            result = await spec.handler(RestContext(state, request, auth))
+        except EngineError as error:
+            return error_response(error)
+        if isinstance(result, Response):
+            return result
+        return json_response(result)
+
+    return Route(spec.path, endpoint, methods=list(spec.methods))
