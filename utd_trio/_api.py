@@ -113,7 +113,7 @@ class UTDApi(RestVerbs):
         self._remint: _MintRequest | None = None
         self._last_mint: tuple[Session, _MintRequest] | None = None
         self._refresh_lock = trio.Lock()
-        self._refresh_generation = 0
+        self._failed_refreshes = 0
 
     # --- lifecycle and state -------------------------------------------------------------
 
@@ -231,27 +231,36 @@ class UTDApi(RestVerbs):
         return parse_with(parse_session, as_object(checked(response), "mint"), "mint")
 
     async def _refresh_after_401(
-        self, used: Session, generation: int, error: UTDStreamError
+        self, used: Session, failures: int, error: UTDStreamError
     ) -> Session:
-        """A session to retry with, refreshing at most once for all concurrent 401s."""
+        """A session to retry with, refreshing at most once for all concurrent 401s.
+
+        ``failures`` is the count of failed refreshes when the request was sent: a request
+        that was in flight while a refresh failed raises its own 401 instead of trying again.
+        """
         async with self._refresh_lock:
             current = self._session
             if current is not None and current is not used:
                 return current  # someone else refreshed (or re-bound) meanwhile
-            if generation != self._refresh_generation:
-                raise error  # a refresh was tried while this request was in flight, and failed
+            if failures != self._failed_refreshes:
+                raise error
             if self._refresh is None and self._remint is None:
                 raise error
-            self._refresh_generation += 1
             logger.debug("bearer token refused; refreshing the session")
-            if self._refresh is not None:
-                fresh = await self._refresh()
-                if not isinstance(fresh, Session):  # pyright: ignore[reportUnnecessaryIsInstance]
-                    raise TypeError("the refresh callable must return a Session")
-            else:
-                assert self._remint is not None
-                fresh = await self._mint(self._remint)
-                self._last_mint = (fresh, self._remint)
+            remint = self._remint
+            try:
+                if self._refresh is not None:
+                    fresh = await self._refresh()
+                    if not isinstance(fresh, Session):  # pyright: ignore[reportUnnecessaryIsInstance]
+                        raise TypeError("the refresh callable must return a Session")
+                else:
+                    assert remint is not None
+                    fresh = await self._mint(remint)
+            except Exception:
+                self._failed_refreshes += 1  # (a cancelled refresh is not a failure)
+                raise
+            if remint is not None and self._refresh is None:
+                self._last_mint = (fresh, remint)
             self._session = fresh
             return fresh
 
@@ -319,13 +328,13 @@ class UTDApi(RestVerbs):
         session = self._session
         if session is None:
             raise RuntimeError("no session: call mint_session() or bind_session() first")
-        generation = self._refresh_generation
+        failures = self._failed_refreshes
         url = self._url(path)
         response = await self._send(
             method, url, headers=bearer_headers(session), body=body, params=params
         )
         if response.status_code == 401:
-            fresh = await self._refresh_after_401(session, generation, error_of(response))
+            fresh = await self._refresh_after_401(session, failures, error_of(response))
             response = await self._send(
                 method, url, headers=bearer_headers(fresh), body=body, params=params
             )

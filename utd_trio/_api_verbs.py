@@ -53,6 +53,7 @@ class RestVerbs:
     """
 
     _allow_insecure: bool
+    _base_url: str
 
     async def _bearer(
         self,
@@ -156,10 +157,12 @@ class RestVerbs:
         ticket = await self.presign_upload(
             name, content_type, source.size, conversation_id=conversation_id
         )
-        check_upload_url(ticket.upload_url, allow_insecure=self._allow_insecure)
+        upload_url = check_upload_url(
+            ticket.upload_url, base_url=self._base_url, allow_insecure=self._allow_insecure
+        )
         response = await self._send(
             ticket.method,
-            ticket.upload_url,
+            upload_url,
             headers=put_headers(ticket.headers, source),
             content=source.body(),
             deadline=False,

@@ -11,7 +11,7 @@ import os
 import stat
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import trio
 
@@ -83,13 +83,15 @@ async def _file_chunks(path: str, size: int) -> AsyncIterator[bytes]:
             yield chunk
 
 
-def check_upload_url(url: str, *, allow_insecure: bool) -> None:
-    """Refuse an ``upload_url`` that is not http(s), or plain http to a non-loopback host.
+def check_upload_url(url: str, *, base_url: str, allow_insecure: bool) -> str:
+    """The absolute URL to upload to (a relative ``upload_url`` is taken from ``base_url``).
 
     Raises:
-        UTDStreamError: `ErrorCode.PROTOCOL` (the URL came from the engine).
+        UTDStreamError: `ErrorCode.PROTOCOL` (the URL came from the engine) when it is not
+            http(s), or is plain http to a non-loopback host without ``allow_insecure``.
 
     """
+    url = urljoin(base_url + "/", url)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UTDStreamError(ErrorCode.PROTOCOL, "presign upload_url is not an http(s) URL")
@@ -99,6 +101,7 @@ def check_upload_url(url: str, *, allow_insecure: bool) -> None:
             "presign upload_url is plain http:// to a non-loopback host; refusing to "
             "downgrade TLS (pass allow_insecure=True to override)",
         )
+    return url
 
 
 def put_headers(ticket_headers: Mapping[str, str], source: UploadSource) -> dict[str, str]:

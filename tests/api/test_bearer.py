@@ -208,3 +208,39 @@ async def test_banned_user_with_valid_token_is_forbidden(bearer_engine: Engine) 
     assert info.value.is_banned
     assert info.value.is_forbidden
     assert bearer_engine.mint_count("mallory") == 1  # a 403 never triggers a refresh
+
+
+async def test_cancelled_refresh_lets_the_next_waiter_refresh(bearer_engine: Engine) -> None:
+    calls = 0
+    blocked: list[trio.lowlevel.Task] = []
+    started = trio.Event()
+    scopes: dict[trio.lowlevel.Task, trio.CancelScope] = {}
+    done: list[str] = []
+    with trio.fail_after(IO_DEADLINE):
+        async with make_api(bearer_engine, secret=True) as backend, make_api(bearer_engine) as api:
+
+            async def refresh() -> Session:
+                nonlocal calls
+                calls += 1
+                if calls == 1:  # the first refresh hangs until its caller gives up
+                    blocked.append(trio.lowlevel.current_task())
+                    started.set()
+                    await trio.sleep_forever()
+                return await backend.mint_session("alice", bind=False)
+
+            api.bind_session(await backend.mint_session("alice", bind=False), refresh=refresh)
+            bearer_engine.revoke_tokens("alice")
+
+            async def call(name: str) -> None:
+                with trio.CancelScope() as scope:
+                    scopes[trio.lowlevel.current_task()] = scope
+                    await api.register_push_token(name, platform="web", provider="fcm")
+                    done.append(name)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(call, "a")
+                nursery.start_soon(call, "b")
+                await started.wait()
+                scopes[blocked[0]].cancel()
+    assert calls == 2
+    assert len(done) == 1  # the other request refreshed itself and went through

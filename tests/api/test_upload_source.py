@@ -62,21 +62,28 @@ async def test_file_that_grows_sends_only_the_announced_size(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize(
-    ("url", "allow_insecure", "ok"),
+    ("url", "base", "allow_insecure", "expected"),
     [
-        ("https://r2.example.com/u/1?sig=x", False, True),
-        ("http://127.0.0.1:8080/u/1", False, True),
-        ("http://localhost/u/1", False, True),
-        ("http://r2.example.com/u/1", False, False),
-        ("http://r2.example.com/u/1", True, True),
-        ("ftp://r2.example.com/u/1", True, False),
-        ("/relative/path", False, False),
+        (
+            "https://r2.example.com/u/1?sig=x",
+            "https://e.com",
+            False,
+            "https://r2.example.com/u/1?sig=x",
+        ),
+        ("http://127.0.0.1:8080/u/1", "https://e.com", False, "http://127.0.0.1:8080/u/1"),
+        ("http://localhost/u/1", "https://e.com", False, "http://localhost/u/1"),
+        ("http://r2.example.com/u/1", "https://e.com", False, None),
+        ("http://r2.example.com/u/1", "https://e.com", True, "http://r2.example.com/u/1"),
+        ("ftp://r2.example.com/u/1", "https://e.com", True, None),
+        ("/media/u/1?sig=x", "https://e.com", False, "https://e.com/media/u/1?sig=x"),
+        ("/media/u/1", "http://127.0.0.1:9", False, "http://127.0.0.1:9/media/u/1"),
+        ("/media/u/1", "http://e.com", False, None),
     ],
 )
-def test_upload_url_policy(url: str, allow_insecure: bool, ok: bool) -> None:
-    if ok:
-        check_upload_url(url, allow_insecure=allow_insecure)
+def test_upload_url_policy(url: str, base: str, allow_insecure: bool, expected: str | None) -> None:
+    if expected is not None:
+        assert check_upload_url(url, base_url=base, allow_insecure=allow_insecure) == expected
     else:
         with pytest.raises(UTDStreamError) as info:
-            check_upload_url(url, allow_insecure=allow_insecure)
+            check_upload_url(url, base_url=base, allow_insecure=allow_insecure)
         assert info.value.code is ErrorCode.PROTOCOL
