@@ -1,0 +1,154 @@
+"""Local validation of user input (protocol §2 identity and column caps, §10 metadata size)."""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from typing import Any
+
+import pytest
+
+from utd_trio._protocol._validate import (
+    check_identity,
+    check_metadata,
+    check_mint_fields,
+    check_non_empty,
+)
+
+from ._helpers import nested
+
+# --- identity ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("alice", id="word"),
+        pytest.param("a", id="one-char"),
+        pytest.param("x" * 128, id="128-chars"),
+        pytest.param("Alice_B.c@d-9", id="every-class"),
+        pytest.param("user@example.com", id="email"),
+        pytest.param("0", id="digit"),
+    ],
+)
+def test_check_identity_accepts(value: str) -> None:
+    assert check_identity(value) == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("x" * 129, id="129-chars"),
+        pytest.param("al ice", id="space"),
+        pytest.param("alice\n", id="trailing-newline"),
+        pytest.param("bob:1", id="colon"),
+        pytest.param("a/b", id="slash"),
+        pytest.param("josé", id="non-ascii"),
+        pytest.param("ａ", id="fullwidth"),
+        pytest.param(None, id="None"),
+        pytest.param(42, id="int"),
+        pytest.param(["alice"], id="list"),
+    ],
+)
+def test_check_identity_refuses(value: object) -> None:
+    with pytest.raises(ValueError, match="callee"):
+        check_identity(value, "callee")
+
+
+def test_check_identity_default_field_name() -> None:
+    with pytest.raises(ValueError, match="user_id"):
+        check_identity("")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [pytest.param("", id="empty"), pytest.param("  ", id="blank"), pytest.param(1, id="int")],
+)
+def test_check_non_empty(value: object) -> None:
+    with pytest.raises(ValueError, match="name"):
+        check_non_empty(value, "name")
+    assert check_non_empty(" x ", "name") == " x "
+
+
+# --- mint fields -------------------------------------------------------------------------------
+
+CAPS = {"name": 100, "os": 50, "os_version": 20, "device_model": 100, "app_version": 20}
+
+
+@pytest.mark.parametrize(("field", "cap"), [pytest.param(f, c, id=f) for f, c in CAPS.items()])
+def test_check_mint_fields_caps(field: str, cap: int) -> None:
+    assert check_mint_fields({field: "x" * cap}) == {field: "x" * cap}
+    assert check_mint_fields({field: "é" * cap}) == {field: "é" * cap}  # characters, not bytes
+    with pytest.raises(ValueError, match=f"{field} must be a string of at most {cap}"):
+        check_mint_fields({field: "x" * (cap + 1)})
+
+
+def test_check_mint_fields_drops_none_and_keeps_the_rest() -> None:
+    fields = {"name": "Alice", "os": None, "os_version": "6.1", "device_model": None}
+    assert check_mint_fields(fields) == {"name": "Alice", "os_version": "6.1"}
+
+
+def test_check_mint_fields_refuses_non_strings() -> None:
+    with pytest.raises(ValueError, match="app_version"):
+        check_mint_fields({"app_version": 1.0})  # type: ignore[dict-item]
+
+
+# --- metadata ----------------------------------------------------------------------------------
+
+LIMIT = 16 * 1024
+
+
+def _metadata_of_size(size: int) -> dict[str, str]:
+    overhead = len('{"k":""}')
+    return {"k": "a" * (size - overhead)}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param(None, None, id="None"),
+        pytest.param({}, {}, id="empty"),
+        pytest.param({"a": [1, {"b": None}]}, {"a": [1, {"b": None}]}, id="nested"),
+        pytest.param(OrderedDict(a=1), {"a": 1}, id="any-mapping"),
+        pytest.param(_metadata_of_size(LIMIT), _metadata_of_size(LIMIT), id="exactly-16KiB"),
+    ],
+)
+def test_check_metadata_accepts(value: Any, expected: dict[str, Any] | None) -> None:
+    result = check_metadata(value)
+    assert result == expected
+    assert result is None or type(result) is dict
+
+
+def test_check_metadata_returns_a_copy() -> None:
+    value = {"a": 1}
+    result = check_metadata(value)
+    assert result is not value
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        pytest.param([1, 2], "JSON object", id="list"),
+        pytest.param("{}", "JSON object", id="json-text"),
+        pytest.param(42, "JSON object", id="number"),
+        pytest.param(_metadata_of_size(LIMIT + 1), "16 KiB", id="16KiB-plus-1"),
+        pytest.param({"k": object()}, "JSON-serialisable", id="object"),
+        pytest.param({"k": {1, 2}}, "JSON-serialisable", id="set"),
+        pytest.param({"k": math.nan}, "JSON-serialisable", id="nan"),
+        pytest.param({"k": math.inf}, "JSON-serialisable", id="inf"),
+        pytest.param({(1,): "v"}, "JSON-serialisable", id="tuple-key"),
+        pytest.param(nested(10_000), "JSON-serialisable", id="deep-nesting"),
+    ],
+)
+def test_check_metadata_refuses_and_names_the_field(value: Any, why: str) -> None:
+    with pytest.raises(ValueError, match="call metadata") as info:
+        check_metadata(value, "call metadata")
+    assert why in str(info.value)
+
+
+def test_check_metadata_refuses_circular_data() -> None:
+    value: dict[str, Any] = {}
+    value["self"] = value
+    with pytest.raises(ValueError, match="metadata"):
+        check_metadata(value)
