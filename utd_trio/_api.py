@@ -61,6 +61,11 @@ class UTDApi(RestVerbs):
     callable given to `bind_session`, or by minting again when this api minted the bound
     session itself — and retries the request once. Concurrent 401s share one refresh.
 
+    HTTP: one `httpx.AsyncClient`, made here (TLS verified, by ``ssl_context`` when given,
+    else the system trust) and closed by `aclose`; or the caller's ``http_client``, used as
+    is and never closed (``ssl_context`` then does not apply to REST). ``timeout`` bounds
+    each request (connect, send and reply together); uploads get it per operation instead.
+
     Raises:
         ValueError: from the constructor, naming the bad argument.
 
@@ -99,8 +104,6 @@ class UTDApi(RestVerbs):
         self._httpx_timeout = httpx.Timeout(self._timeout)
         if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ValueError("ssl_context must be an ssl.SSLContext")
-        if http_client is not None and ssl_context is not None:
-            raise ValueError("ssl_context cannot apply to a caller's http_client; set its verify=")
         self._owns_client = http_client is None
         self._client = http_client or httpx.AsyncClient(
             verify=ssl_context if ssl_context is not None else True,
@@ -247,10 +250,10 @@ class UTDApi(RestVerbs):
             if self._refresh is None and self._remint is None:
                 raise error
             logger.debug("bearer token refused; refreshing the session")
-            remint = self._remint
+            refresh, remint = self._refresh, self._remint
             try:
-                if self._refresh is not None:
-                    fresh = await self._refresh()
+                if refresh is not None:
+                    fresh = await refresh()
                     if not isinstance(fresh, Session):  # pyright: ignore[reportUnnecessaryIsInstance]
                         raise TypeError("the refresh callable must return a Session")
                 else:
@@ -259,9 +262,10 @@ class UTDApi(RestVerbs):
             except Exception:
                 self._failed_refreshes += 1  # (a cancelled refresh is not a failure)
                 raise
-            if remint is not None and self._refresh is None:
+            # Keep the refresh policy even if the callable re-bound (e.g. a nested mint).
+            self._session, self._refresh, self._remint = fresh, refresh, remint
+            if refresh is None and remint is not None:
                 self._last_mint = (fresh, remint)
-            self._session = fresh
             return fresh
 
     # --- transport -------------------------------------------------------------------------

@@ -244,3 +244,24 @@ async def test_cancelled_refresh_lets_the_next_waiter_refresh(bearer_engine: Eng
                 scopes[blocked[0]].cancel()
     assert calls == 2
     assert len(done) == 1  # the other request refreshed itself and went through
+
+
+async def test_refresh_policy_survives_a_callable_that_mints_and_binds(
+    bearer_engine: Engine,
+) -> None:
+    """A refresh callable may itself call ``mint_session`` (which binds by default)."""
+    calls = 0
+    with trio.fail_after(IO_DEADLINE):
+        async with make_api(bearer_engine) as api:
+
+            async def refresh() -> Session:
+                nonlocal calls
+                calls += 1
+                return await api.mint_session("alice")
+
+            api.bind_session(await api.mint_session("alice"), refresh=refresh)
+            for _ in range(2):
+                bearer_engine.revoke_tokens("alice")
+                await api.register_push_token("tok", platform="web", provider="fcm")
+    assert calls == 2  # the callable stayed the refresh policy after the first refresh
+    assert bearer_engine.mint_count("alice") == 3

@@ -69,7 +69,9 @@ async def test_caller_http_client_is_used_and_left_open() -> None:
             open_engine(tls=True) as engine,
             httpx.AsyncClient(verify=engine.client_ssl_context()) as client,
         ):
-            async with make_api(engine, http_client=client) as api:
+            # ssl_context is for the WebSocket too, so passing both is fine
+            ctx = engine.client_ssl_context()
+            async with make_api(engine, http_client=client, ssl_context=ctx) as api:
                 await api.mint_session("alice")
             assert not client.is_closed  # the api did not close the caller's client
             reply = await client.post(engine.base_url + "/api/v1/auth/session")
