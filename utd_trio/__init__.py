@@ -6,6 +6,13 @@ engine to develop and test against.
 """
 
 from ._api import UTDApi as UTDApi
+from ._broadcast import EventStream as EventStream
+from ._broadcast import Overflow as Overflow
+from ._client import CloseInfo as CloseInfo
+from ._client import ConnectionStats as ConnectionStats
+from ._client import Hello as Hello
+from ._client import SignalClient as SignalClient
+from ._connect import open_signal_client as open_signal_client
 from ._errors import ErrorCode as ErrorCode
 from ._errors import UTDStreamError as UTDStreamError
 from ._events import CallAccepted as CallAccepted
@@ -40,6 +47,8 @@ from ._models import PlanLimits as PlanLimits
 from ._models import PresenceInfo as PresenceInfo
 from ._models import Session as Session
 from ._models import UploadTicket as UploadTicket
+from ._signaling import Signaling as Signaling
+from ._signaling import open_signaling as open_signaling
 
 __version__ = "0.1.0"
 
@@ -58,25 +67,34 @@ __all__ = [
     "Capabilities",
     "CapabilitiesChanged",
     "ChatMessage",
+    "CloseInfo",
     "Connected",
     "ConnectionState",
+    "ConnectionStats",
     "Conversation",
     "Disconnected",
     "ErrorCode",
     "Event",
+    "EventStream",
     "Group",
     "GroupChanged",
     "GroupMember",
+    "Hello",
     "HistoryPage",
     "MessageReceived",
+    "Overflow",
     "PlanLimits",
     "PresenceChanged",
     "PresenceInfo",
     "ReceiptReceived",
     "RecoveryFinished",
     "Session",
+    "SignalClient",
+    "Signaling",
     "TypingChanged",
     "UTDApi",
     "UTDStreamError",
     "UploadTicket",
+    "open_signal_client",
+    "open_signaling",
 ]

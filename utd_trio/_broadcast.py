@@ -1,0 +1,211 @@
+"""Fan-out of events to subscribers, each with its own bounded buffer.
+
+Publishing never waits on a ``drop_oldest`` subscriber: when its buffer is full the oldest
+event is dropped and counted. A ``block`` subscriber never loses events: the dispatcher task
+waits for room, which delays event delivery but never the connection (the receive loop and the
+heartbeat do not go through the dispatcher).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections import deque
+from collections.abc import AsyncIterator, Iterable
+from types import TracebackType
+from typing import Any, Generic, Literal, Self, TypeVar
+
+import trio
+
+from ._events import Event
+
+__all__ = ["EventHub", "EventStream", "Overflow"]
+
+Overflow = Literal["drop_oldest", "block"]
+E = TypeVar("E", bound=Event)
+
+
+class EventStream(Generic[E]):
+    """A subscription to a session's events: an async iterator and an async context manager.
+
+    ``async for ev in sig.events():`` and ``async with sig.events(CallIncoming) as s:`` both
+    work. Events published after the stream was created are delivered in order; the stream
+    ends (iteration stops) when the session closes or the stream is closed.
+
+    Attributes:
+        dropped: events dropped because the buffer was full (``drop_oldest`` policy).
+        delivered: events handed to the consumer.
+    """
+
+    def __init__(
+        self,
+        hub: EventHub,
+        types: tuple[type[Event], ...],
+        buffer: int,
+        overflow: Overflow,
+    ) -> None:
+        if buffer < 1:
+            raise ValueError(f"buffer must be >= 1, got {buffer}")
+        if overflow not in ("drop_oldest", "block"):
+            raise ValueError(f"overflow must be 'drop_oldest' or 'block', got {overflow!r}")
+        self._hub = hub
+        self._types = types
+        self.buffer = buffer
+        self.overflow: Overflow = overflow
+        self._queue: deque[Event] = deque()
+        self._lot = trio.lowlevel.ParkingLot()
+        self._room = trio.lowlevel.ParkingLot()
+        self._closed = False
+        self.dropped = 0
+        self.delivered = 0
+
+    def __repr__(self) -> str:
+        names = ",".join(t.__name__ for t in self._types) or "all"
+        return (
+            f"<EventStream {names} buffered={len(self._queue)}/{self.buffer} "
+            f"dropped={self.dropped} overflow={self.overflow}>"
+        )
+
+    def wants(self, event: Event) -> bool:
+        """True when this stream's type filter accepts ``event``."""
+        return not self._types or isinstance(event, self._types)
+
+    @property
+    def full(self) -> bool:
+        """True when the buffer is full."""
+        return len(self._queue) >= self.buffer
+
+    def put_nowait(self, event: Event) -> None:
+        """Enqueue without waiting; a full buffer drops its oldest event (counted)."""
+        if self._closed:
+            return
+        if self.full:
+            self._queue.popleft()
+            self.dropped += 1
+        self._queue.append(event)
+        self._lot.unpark()
+
+    async def put(self, event: Event) -> None:
+        """Enqueue, waiting for room (``block`` policy)."""
+        while self.full and not self._closed:
+            await self._room.park()
+        self.put_nowait(event)
+
+    def close(self) -> None:
+        """End the stream: iteration stops after the buffered events; publishing ignores it."""
+        self._closed = True
+        self._lot.unpark_all()
+        self._room.unpark_all()
+        self._hub.discard(self)
+
+    async def receive(self) -> E:
+        """The next event.
+
+        Raises:
+            trio.EndOfChannel: the stream was closed and its buffer is drained.
+        """
+        while not self._queue:
+            if self._closed:
+                raise trio.EndOfChannel
+            await self._lot.park()
+        event = self._queue.popleft()
+        self._room.unpark()
+        self.delivered += 1
+        return event  # type: ignore[return-value]  # the type filter guarantees E
+
+    def __aiter__(self) -> AsyncIterator[E]:
+        return self
+
+    async def __anext__(self) -> E:
+        try:
+            return await self.receive()
+        except trio.EndOfChannel:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class EventHub:
+    """The set of live streams of one session, and the dispatcher that feeds them."""
+
+    def __init__(self) -> None:
+        self._streams: weakref.WeakSet[EventStream[Any]] = weakref.WeakSet()
+        self._pending: deque[Event] = deque()
+        self._wake = trio.lowlevel.ParkingLot()
+        self._closed = False
+        self.published = 0
+
+    def subscribe(
+        self, types: Iterable[type[Event]], *, buffer: int, overflow: Overflow
+    ) -> EventStream[Event]:
+        """A new stream that receives every event published from now on."""
+        kinds = tuple(types)
+        for kind in kinds:
+            if not (isinstance(kind, type) and issubclass(kind, Event)):  # pyright: ignore[reportUnnecessaryIsInstance]
+                raise ValueError(f"events() takes Event classes, got {kind!r}")
+        stream: EventStream[Event] = EventStream(self, kinds, buffer, overflow)
+        if self._closed:
+            stream.close()
+        else:
+            self._streams.add(stream)
+        return stream
+
+    def discard(self, stream: EventStream[Any]) -> None:
+        """Forget a closed stream."""
+        self._streams.discard(stream)
+
+    def publish(self, event: Event) -> None:
+        """Queue an event for every stream; never blocks."""
+        if self._closed:
+            return
+        self.published += 1
+        if not self._pending and not any(s.overflow == "block" for s in self._streams):
+            self._deliver_now(event)
+            return
+        self._pending.append(event)
+        self._wake.unpark()
+
+    def _deliver_now(self, event: Event) -> None:
+        for stream in list(self._streams):
+            if stream.wants(event):
+                stream.put_nowait(event)
+
+    async def run_dispatcher(self) -> None:
+        """Deliver queued events, waiting on ``block`` streams; runs until cancelled."""
+        while True:
+            while not self._pending:
+                await self._wake.park()
+            event = self._pending.popleft()
+            for stream in list(self._streams):
+                if not stream.wants(event):
+                    continue
+                if stream.overflow == "block":
+                    await stream.put(event)
+                else:
+                    stream.put_nowait(event)
+
+    def close(self) -> None:
+        """Deliver what is still queued without waiting, then end every stream."""
+        self._closed = True
+        while self._pending:
+            self._deliver_now(self._pending.popleft())
+        for stream in list(self._streams):
+            stream.close()
+
+    @property
+    def stream_count(self) -> int:
+        """Live streams."""
+        return len(self._streams)
+
+    @property
+    def dropped(self) -> int:
+        """Events dropped across live streams."""
+        return sum(s.dropped for s in self._streams)

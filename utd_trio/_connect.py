@@ -1,0 +1,241 @@
+"""Opening one `SignalClient`: TCP (+TLS), WebSocket upgrade, hello, and a bounded close."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import ssl
+from collections.abc import AsyncGenerator, Callable
+from contextlib import asynccontextmanager
+from typing import cast
+from urllib.parse import urlsplit
+
+import trio
+import trio_websocket
+
+from ._client import ConnectionStats, Hello, SignalClient
+from ._errors import ErrorCode, UTDStreamError
+from ._models import Session
+from ._protocol import _vocab as v
+from ._protocol._classify import classify
+from ._protocol._codec import Frame, decode_frame, event_key
+from ._protocol._parse import parse_float, parse_object, parse_str, parse_time
+from ._protocol._urls import redact_url, ws_url_with_token
+
+__all__ = ["open_signal_client"]
+
+log = logging.getLogger("utd_trio.client")
+
+_ESTABLISHED = event_key(v.EV_ESTABLISHED)
+
+# trio-websocket tuning: its default 1-message queue and 4 KiB reads throttle bursts; the
+# receive loop drains the queue without ever blocking, so a deeper queue costs only memory.
+_MESSAGE_QUEUE = 256
+_RECEIVE_BUFFER = 64 * 1024
+# Frames over 1 MiB are dropped and counted by the codec; trio-websocket closes the socket
+# (1009) only past this much larger guard, which bounds memory per frame.
+_MAX_MESSAGE = 16 * 1024 * 1024
+
+
+def _hello_from(frame: Frame) -> Hello:
+    interval = parse_float(frame.data.get(v.HELLO_HEARTBEAT_INTERVAL))
+    if interval is None or interval <= 0 or not math.isfinite(interval):
+        interval = v.DEFAULT_HEARTBEAT_INTERVAL
+    return Hello(
+        socket_id=parse_str(frame.data.get(v.HELLO_SOCKET_ID)),
+        user_id=parse_str(frame.data.get(v.HELLO_USER_ID)),
+        heartbeat_interval=interval,
+        server_time=parse_time(frame.data.get(v.HELLO_SERVER_TIME)),
+    )
+
+
+def _rejected(status: int, body: bytes | None) -> UTDStreamError:
+    message = None
+    if body:
+        try:
+            message = parse_str((parse_object(json.loads(body)) or {}).get("message"))
+        except ValueError:
+            message = None
+    return classify(status, message or f"WebSocket upgrade refused with HTTP {status}")
+
+
+def _close_before_hello(code: int | None, reason: str) -> UTDStreamError:
+    kinds = {
+        v.CLOSE_TOKEN_INVALID: ErrorCode.UNAUTHORIZED,
+        v.CLOSE_FORBIDDEN: ErrorCode.BANNED if "ban" in reason.lower() else ErrorCode.FORBIDDEN,
+        v.CLOSE_RATE_LIMITED: ErrorCode.RATE_LIMITED,
+    }
+    kind = kinds.get(code or 0, ErrorCode.NETWORK)
+    return UTDStreamError(kind, f"engine closed the socket before hello: {reason}", status=code)
+
+
+_Stream = trio.SocketStream | trio.SSLStream[trio.SocketStream]
+
+
+async def _open_stream(url: str, ssl_context: ssl.SSLContext | None) -> tuple[_Stream, str, str]:
+    """TCP (and TLS for wss) to the URL's host; returns the stream, Host header, resource."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    secure = parts.scheme == "wss"
+    port = parts.port or (443 if secure else 80)
+    resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    host_header = host if port in (80, 443) else f"{host}:{port}"
+    try:
+        if secure:
+            context = ssl_context or ssl.create_default_context()
+            stream: _Stream = await trio.open_ssl_over_tcp_stream(
+                host, port, ssl_context=context, https_compatible=True
+            )
+        else:
+            stream = await trio.open_tcp_stream(host, port)
+    except OSError as exc:
+        raise UTDStreamError(ErrorCode.NETWORK, f"cannot connect: {exc.strerror or exc}") from None
+    return stream, host_header, resource
+
+
+async def _wait_hello(ws: trio_websocket.WebSocketConnection, stats: ConnectionStats) -> Hello:
+    while True:
+        try:
+            message = await ws.get_message()
+        except trio_websocket.ConnectionClosed as exc:
+            code = int(exc.reason.code) if exc.reason else None
+            reason = (exc.reason.reason if exc.reason else None) or "closed before hello"
+            raise _close_before_hello(code, reason) from None
+        stats.frames_received += 1
+        frame = decode_frame(message)
+        if isinstance(frame, Frame) and frame.event == _ESTABLISHED:
+            return _hello_from(frame)
+        stats.count_drop("before_hello")
+
+
+async def _host_reader(
+    *, task_status: trio.TaskStatus[tuple[trio.Nursery, trio.CancelScope]]
+) -> None:
+    """Host trio-websocket's reader in a shielded nursery.
+
+    Outer cancellation must not kill the reader before our close handshake has finished
+    (otherwise every close would wait out its whole timeout); the owner cancels ``scope``
+    itself once the bounded close is done.
+    """
+    with trio.CancelScope(shield=True) as scope:
+        async with trio.open_nursery() as nursery:
+            task_status.started((nursery, scope))
+            await trio.sleep_forever()
+
+
+@asynccontextmanager
+async def open_signal_client(
+    session: Session,
+    *,
+    on_frame: Callable[[Frame], None] | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    allow_insecure: bool = False,
+    connect_timeout: float = 10.0,
+    request_timeout: float = 10.0,
+    heartbeat_timeout: float = v.DEFAULT_HEARTBEAT_TIMEOUT,
+    close_timeout: float = 2.0,
+    stats: ConnectionStats | None = None,
+) -> AsyncGenerator[SignalClient]:
+    """Open one WebSocket connection for ``session`` and yield it once the hello arrived.
+
+    Server events other than acks, errors, pongs and the hello are passed to ``on_frame``
+    (synchronously, from the receive loop: it must not block). Leaving the block closes the
+    socket with 1000 within ``close_timeout``, whatever state it is in.
+
+    Raises:
+        UTDStreamError: NETWORK / TIMEOUT when the engine cannot be reached in
+            ``connect_timeout``; the classified refusal (e.g. UNAUTHORIZED for HTTP 401 or
+            close 4001, BANNED / FORBIDDEN for 4003) when the engine refuses the socket.
+        ValueError: the session's ``ws_url`` is unusable or downgrades TLS.
+    """
+    url = ws_url_with_token(session.ws_url, session.user_token, allow_insecure=allow_insecure)
+    counters = stats if stats is not None else ConnectionStats()
+    stream: _Stream | None = None
+    ws: trio_websocket.WebSocketConnection | None = None
+    try:
+        async with trio.open_nursery() as nursery:
+            reader_nursery, reader_scope = await nursery.start(_host_reader)
+            try:
+                hello: Hello | None = None
+                with trio.move_on_after(connect_timeout):
+                    stream, host_header, resource = await _open_stream(url, ssl_context)
+                    ws = await trio_websocket.wrap_client_stream(
+                        reader_nursery,
+                        stream,
+                        host_header,
+                        resource,
+                        message_queue_size=_MESSAGE_QUEUE,
+                        max_message_size=_MAX_MESSAGE,
+                        receive_buffer_size=_RECEIVE_BUFFER,
+                    )
+                    hello = await _wait_hello(ws, counters)
+                if hello is None:
+                    raise UTDStreamError(
+                        ErrorCode.TIMEOUT, f"no connection within {connect_timeout:g} s"
+                    )
+                assert ws is not None
+                client = SignalClient(
+                    ws,
+                    hello,
+                    on_frame=on_frame or (lambda _frame: None),
+                    request_timeout=request_timeout,
+                    heartbeat_timeout=heartbeat_timeout,
+                    stats=counters,
+                )
+                log.debug("connected to %s as socket %s", redact_url(url), hello.socket_id)
+                nursery.start_soon(client._receive_loop)  # pyright: ignore[reportPrivateUsage]
+                nursery.start_soon(client._heartbeat_loop)  # pyright: ignore[reportPrivateUsage]
+                try:
+                    yield client
+                finally:
+                    with trio.CancelScope(shield=True), trio.move_on_after(close_timeout):
+                        await client.aclose()
+            finally:
+                # Synchronous first, so nothing below can leave the shielded reader running.
+                reader_scope.cancel()
+                nursery.cancel_scope.cancel()
+                await _force_close(ws, stream)
+    except BaseExceptionGroup as group:
+        raise collapse(group) from None
+
+
+async def _force_close(*resources: trio.abc.AsyncResource | None) -> None:
+    for resource in resources:
+        if resource is None:
+            continue
+        try:
+            await trio.aclose_forcefully(resource)
+        except Exception as exc:  # the peer is gone or broken; nothing else to release
+            log.debug("forced close of %r: %r", resource, exc)
+
+
+def _translate(exc: BaseException) -> BaseException:
+    if isinstance(exc, trio_websocket.ConnectionRejected):
+        return _rejected(exc.status_code, exc.body)
+    if isinstance(exc, trio_websocket.HandshakeError | OSError | trio.BrokenResourceError):
+        return UTDStreamError(ErrorCode.NETWORK, f"WebSocket handshake failed: {exc!r}")
+    return exc
+
+
+def collapse(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """One exception out of a nursery's group: the first that is not a Cancelled.
+
+    Handshake failures of trio-websocket become `UTDStreamError`; the user's own exceptions
+    come out as they were raised, never wrapped in a group.
+    """
+    leaves: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            inners = cast("tuple[BaseException, ...]", exc.exceptions)  # pyright: ignore[reportUnknownMemberType]
+            for inner in inners:
+                walk(inner)
+        else:
+            leaves.append(exc)
+
+    walk(group)
+    for leaf in leaves:
+        if not isinstance(leaf, trio.Cancelled):
+            return _translate(leaf)
+    return leaves[0] if leaves else group

@@ -1,0 +1,296 @@
+"""The state a `Signaling` session keeps across connection generations.
+
+`SessionCore` is what the domain verbs (presence, calls, chat, …) build on: it sends requests on
+whichever connection is live (waiting, within the request's deadline, while reconnecting),
+turns inbound frames into typed events, and lets domain modules hook into every new connection
+generation and into the event stream.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import trio
+
+from ._api import UTDApi
+from ._broadcast import EventHub, EventStream, Overflow
+from ._client import ConnectionStats, SignalClient
+from ._errors import ErrorCode, UTDStreamError
+from ._events import CapabilitiesChanged, Connected, Disconnected, Event
+from ._models import Capabilities, ConnectionState, PlanLimits, Session
+from ._protocol import _vocab as v
+from ._protocol._codec import Frame, event_key
+from ._protocol._decode_events import decode_event
+from ._protocol._parse import WireFormatError, parse_capabilities, parse_session
+
+log = logging.getLogger("utd_trio.signaling")
+
+_CAPS = event_key(v.EV_CAPABILITIES_UPDATED)
+
+SessionProvider = Callable[[], Awaitable[Mapping[str, Any] | Session]]
+ConnectHook = Callable[[SignalClient, int], Awaitable[None]]
+EventHook = Callable[[Event], Event | None]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Tunables of a session (see `open_signaling` for their meaning)."""
+
+    ssl_context: ssl.SSLContext | None = None
+    allow_insecure: bool = False
+    connect_timeout: float = 20.0
+    request_timeout: float = 10.0
+    heartbeat_timeout: float = v.DEFAULT_HEARTBEAT_TIMEOUT
+    close_timeout: float = 2.0
+    event_buffer: int = 1024
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+
+
+@dataclass
+class _Live:
+    client: SignalClient | None = None
+    ready: trio.Event = field(default_factory=trio.Event)
+
+
+class SessionCore:
+    """Lifecycle state, requests and event ingest shared by every domain of a session."""
+
+    def __init__(
+        self,
+        *,
+        app_id: str,
+        user_id: str,
+        name: str | None,
+        api: UTDApi,
+        session_provider: SessionProvider | None,
+        settings: Settings,
+    ) -> None:
+        self.app_id = app_id
+        self.user_id = user_id
+        self.name = name
+        self.api = api
+        self.settings = settings
+        self.stats = ConnectionStats()
+        self.generation = 0
+        self.reconnects = 0
+        self._provider = session_provider
+        self._hub = EventHub()
+        self._live = _Live()
+        self._closed = False
+        self._capabilities = Capabilities()
+        self._connect_hooks: list[ConnectHook] = []
+        self._event_hooks: list[EventHook] = []
+        self.last_disconnect: Disconnected | None = None
+
+    # --- public state ----------------------------------------------------------------------
+
+    @property
+    def state(self) -> ConnectionState:
+        """CONNECTING, CONNECTED, RECONNECTING or CLOSED, from the last proof of life."""
+        if self._closed:
+            return ConnectionState.CLOSED
+        client = self._live.client
+        if client is not None and client.alive:
+            return ConnectionState.CONNECTED
+        return ConnectionState.CONNECTING if self.generation == 0 else ConnectionState.RECONNECTING
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """The current flags and limits (None fields: unknown)."""
+        return self._capabilities
+
+    @property
+    def signaling_enabled(self) -> bool | None:
+        """Whether calls and presence are enabled; None when the engine did not say."""
+        return self._capabilities.signaling_enabled
+
+    @property
+    def chat_enabled(self) -> bool | None:
+        """Whether chat is enabled; None when the engine did not say."""
+        return self._capabilities.chat_enabled
+
+    @property
+    def plan_limits(self) -> PlanLimits | None:
+        """The plan's limits, or None when the engine did not send them."""
+        return self._capabilities.plan_limits
+
+    @property
+    def client(self) -> SignalClient | None:
+        """The live `SignalClient`, if a connection is open."""
+        client = self._live.client
+        return client if client is not None and not client.is_closed else None
+
+    def events(
+        self,
+        *types: type[Event],
+        buffer: int | None = None,
+        overflow: Overflow = "drop_oldest",
+    ) -> EventStream[Event]:
+        """Subscribe to events (all, or only ``types``) published from now on.
+
+        Each stream has its own bounded buffer (``buffer``, default the session's
+        ``event_buffer``). ``overflow="drop_oldest"`` drops the oldest event when full and
+        counts it in ``stream.dropped``; ``"block"`` never drops and delays delivery instead.
+        Neither policy can stall the connection or its heartbeat.
+        """
+        size = self.settings.event_buffer if buffer is None else buffer
+        return self._hub.subscribe(types, buffer=size, overflow=overflow)
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        """Wait until a connection is established.
+
+        Raises:
+            UTDStreamError: TIMEOUT after ``timeout`` seconds; CLOSED if the session ends.
+        """
+        deadline = trio.current_time() + (timeout if timeout is not None else float("inf"))
+        await self._wait_client(deadline, "wait_connected")
+
+    # --- hooks for domain modules --------------------------------------------------------
+
+    def add_connect_hook(self, hook: ConnectHook) -> None:
+        """Run ``hook(client, generation)`` in the connection's nursery after each connect."""
+        self._connect_hooks.append(hook)
+
+    @property
+    def connect_hooks(self) -> tuple[ConnectHook, ...]:
+        """The registered connect hooks, in order."""
+        return tuple(self._connect_hooks)
+
+    def add_event_hook(self, hook: EventHook) -> None:
+        """Pass every decoded event through ``hook`` before publishing (None swallows it)."""
+        self._event_hooks.append(hook)
+
+    @property
+    def hub(self) -> EventHub:
+        """The fan-out of this session's events (its dispatcher runs in the session nursery)."""
+        return self._hub
+
+    def publish(self, event: Event) -> None:
+        """Publish an event to every subscriber (never blocks)."""
+        self._hub.publish(event)
+
+    # --- requests ------------------------------------------------------------------------
+
+    async def request(
+        self,
+        event: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        idempotent: bool = False,
+    ) -> dict[str, Any]:
+        """Send a request on the live connection and return the ack data.
+
+        While reconnecting it waits (within ``timeout``) for the next connection instead of
+        failing at once. An ``idempotent`` request whose connection dies before the reply is
+        sent again on the next connection, within the same deadline.
+        """
+        limit = self.settings.request_timeout if timeout is None else timeout
+        deadline = trio.current_time() + limit
+        while True:
+            client = await self._wait_client(deadline, event)
+            remaining = deadline - trio.current_time()
+            try:
+                return await client.request(event, data, timeout=max(remaining, 0.0))
+            except UTDStreamError as exc:
+                lost = exc.code is ErrorCode.NETWORK and client.is_closed
+                if not (lost and idempotent) or self._closed:
+                    raise
+                log.debug("%s: connection lost before the reply; resending", event)
+
+    async def _wait_client(self, deadline: float, what: str) -> SignalClient:
+        while True:
+            if self._closed:
+                raise UTDStreamError(ErrorCode.CLOSED, f"{what}: the session is closed")
+            client = self._live.client
+            if client is not None and not client.is_closed:
+                return client
+            ready = self._live.ready
+            with trio.move_on_at(deadline):
+                await ready.wait()
+                continue
+            raise UTDStreamError(ErrorCode.TIMEOUT, f"{what}: not connected in time")
+
+    # --- session source ------------------------------------------------------------------
+
+    async def fetch_session(self) -> Session:
+        """A fresh session: from the provider if one was given, else an app-key mint."""
+        if self._provider is None:
+            return await self.api.mint_session(self.user_id, name=self.name)
+        raw = await self._provider()
+        if isinstance(raw, Session):
+            return raw
+        try:
+            return parse_session(raw)
+        except WireFormatError as exc:
+            raise UTDStreamError(ErrorCode.PROTOCOL, f"session_provider returned {exc}") from None
+
+    # --- supervisor callbacks ------------------------------------------------------------
+
+    def on_established(self, client: SignalClient, session: Session) -> Connected:
+        """Record a new connection generation and publish `Connected`."""
+        old = self._capabilities
+        self._capabilities = session.capabilities
+        self.generation += 1
+        if self.generation > 1:
+            self.reconnects += 1
+        self._live.client = client
+        self._live.ready.set()
+        event = Connected(
+            generation=self.generation,
+            signaling_enabled=session.signaling_enabled,
+            chat_enabled=session.chat_enabled,
+            plan_limits=session.plan_limits,
+            socket_id=client.hello.socket_id,
+            server_time=client.hello.server_time,
+        )
+        self._hub.publish(event)
+        if self.generation > 1 and old != self._capabilities:
+            self._hub.publish(CapabilitiesChanged(old, self._capabilities))
+        return event
+
+    def on_disconnected(self, event: Disconnected) -> None:
+        """Record that the live connection is gone and publish `Disconnected`."""
+        if self._live.ready.is_set():
+            self._live = _Live()
+        self.last_disconnect = event
+        self._hub.publish(event)
+
+    def on_closed(self) -> None:
+        """The session is over: wake waiters and end every event stream."""
+        self._closed = True
+        self._live.ready.set()
+        self._hub.close()
+
+    def ingest(self, frame: Frame) -> None:
+        """Turn an inbound server frame into a typed event (runs in the receive loop)."""
+        if frame.event == _CAPS:
+            self._set_capabilities(parse_capabilities(frame.data))
+            return
+        try:
+            event = decode_event(frame.event, frame.data)
+        except WireFormatError as exc:
+            self.stats.count_drop("malformed_event")
+            log.debug("dropped malformed %s frame: %s", frame.event, exc)
+            return
+        if event is None:
+            self.stats.count_drop("unknown_event")
+            log.debug("ignored unknown event %r", frame.event)
+            return
+        for hook in self._event_hooks:
+            maybe = hook(event)
+            if maybe is None:
+                return
+            event = maybe
+        self._hub.publish(event)
+
+    def _set_capabilities(self, new: Capabilities) -> None:
+        old = self._capabilities
+        self._capabilities = new
+        if old != new and self.generation > 0:
+            self._hub.publish(CapabilitiesChanged(old, new))

@@ -1,0 +1,199 @@
+"""`open_signaling()`: the nursery-scoped session that most users touch."""
+
+from __future__ import annotations
+
+import random
+import ssl
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+
+import httpx
+import trio
+
+from ._api import UTDApi
+from ._connect import collapse
+from ._core import SessionCore, SessionProvider, Settings
+from ._errors import UTDStreamError
+from ._events import Disconnected
+from ._models import ConnectionState
+from ._protocol import _vocab as v
+from ._protocol._validate import check_identity, check_non_empty
+from ._supervisor import Supervisor
+
+__all__ = ["Signaling", "open_signaling"]
+
+
+class Signaling(SessionCore):
+    """A live UTD-Stream session of one user: lifecycle, events and the domain verbs.
+
+    Made by `open_signaling`; valid inside its ``async with`` block. See `SessionCore` for the
+    state, events and request machinery shared by every domain.
+    """
+
+    def __init__(
+        self,
+        *,
+        app_id: str,
+        user_id: str,
+        name: str | None,
+        api: UTDApi,
+        session_provider: SessionProvider | None,
+        settings: Settings,
+        rng: random.Random | None = None,
+    ) -> None:
+        super().__init__(
+            app_id=app_id,
+            user_id=user_id,
+            name=name,
+            api=api,
+            session_provider=session_provider,
+            settings=settings,
+        )
+        self._supervisor = Supervisor(self, rng)
+        self._stop = trio.CancelScope()
+        self._stopped = trio.Event()
+
+    def __repr__(self) -> str:
+        return (
+            f"<Signaling app_id={self.app_id!r} user_id={self.user_id!r} "
+            f"state={self.state.value} generation={self.generation}>"
+        )
+
+    async def aclose(self) -> None:
+        """End the session now (closing the socket with 1000); idempotent.
+
+        Leaving the ``async with`` block does this too.
+        """
+        self._stop.cancel()
+        await self._stopped.wait()
+        self._finalize(Disconnected(v.CLOSE_NORMAL, "closed by the user", will_retry=False))
+
+    def _finalize(self, final: Disconnected) -> None:
+        """Publish the last `Disconnected` and end the event streams (once)."""
+        if self.state is ConnectionState.CLOSED:
+            return
+        self.on_disconnected(final)
+        self.on_closed()
+
+    async def _supervise(self, *, task_status: trio.TaskStatus[None]) -> None:
+        try:
+            with self._stop:
+                await self._supervisor.run(task_status=task_status)
+        finally:
+            self._stopped.set()
+
+
+@asynccontextmanager
+async def open_signaling(
+    *,
+    app_id: str,
+    user_id: str,
+    app_key: str | None = None,
+    session_provider: SessionProvider | None = None,
+    base_url: str = v.DEFAULT_BASE_URL,
+    name: str | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    allow_insecure: bool = False,
+    http_client: httpx.AsyncClient | None = None,
+    connect_timeout: float = 20.0,
+    request_timeout: float = 10.0,
+    heartbeat_timeout: float = v.DEFAULT_HEARTBEAT_TIMEOUT,
+    close_timeout: float = 2.0,
+    event_buffer: int = 1024,
+    backoff_base: float = 0.5,
+    backoff_cap: float = 30.0,
+    rng: random.Random | None = None,
+) -> AsyncGenerator[Signaling]:
+    """Open a supervised session for ``user_id`` and yield it once the first connection is up.
+
+    Exactly one of ``app_key`` (development mint, identity asserted by the client) or
+    ``session_provider`` (an async callable returning the mint JSON from your own backend,
+    called on every (re)connect) must be given.
+
+    The block owns a nursery running the supervisor (mint → connect → heartbeat → reconnect
+    with full-jitter backoff) and the event dispatcher. Leaving it — normally, by exception or
+    by cancellation — closes the socket with 1000 within ``close_timeout`` seconds.
+
+    Args:
+        app_id: the project's public app id.
+        user_id: the identity to act as (1–128 of ``[A-Za-z0-9_.@-]``).
+        app_key: the project's publishable app key (development mint).
+        session_provider: async callable returning the engine's mint JSON (or a `Session`).
+        base_url: the engine's REST base URL.
+        name: display name sent with the mint.
+        ssl_context: TLS context (e.g. trusting a private CA) for REST and WebSocket.
+        allow_insecure: allow plain http/ws to non-loopback hosts.
+        http_client: an `httpx.AsyncClient` to share (not closed by the session).
+        connect_timeout: how long the *first* connection may take, retries included.
+        request_timeout: default deadline of a request, waiting for a reconnect included.
+        heartbeat_timeout: extra silence tolerated beyond the heartbeat interval.
+        close_timeout: bound on the close when leaving the block.
+        event_buffer: default buffer size of each event stream.
+        backoff_base: first backoff ceiling in seconds.
+        backoff_cap: largest backoff ceiling in seconds.
+        rng: random source of the backoff jitter (for reproducible tests).
+
+    Raises:
+        ValueError: a bad argument, before any network call.
+        UTDStreamError: a terminal error (banned, identity mint disabled, 4003), or bad
+            credentials / no connection within ``connect_timeout`` at the start.
+    """
+    check_non_empty(app_id, "app_id")
+    check_identity(user_id, "user_id")
+    if (app_key is None) == (session_provider is None):
+        raise ValueError("pass exactly one of app_key or session_provider")
+    if app_key is not None:
+        check_non_empty(app_key, "app_key")
+    for label, value in (("close_timeout", close_timeout), ("request_timeout", request_timeout)):
+        if not value > 0:
+            raise ValueError(f"{label} must be > 0, got {value!r}")
+    settings = Settings(
+        ssl_context=ssl_context,
+        allow_insecure=allow_insecure,
+        connect_timeout=connect_timeout,
+        request_timeout=request_timeout,
+        heartbeat_timeout=heartbeat_timeout,
+        close_timeout=close_timeout,
+        event_buffer=event_buffer,
+        backoff_base=backoff_base,
+        backoff_cap=backoff_cap,
+    )
+    api = UTDApi(
+        app_id=app_id,
+        base_url=base_url,
+        app_key=app_key,
+        http_client=http_client,
+        ssl_context=ssl_context,
+        allow_insecure=allow_insecure,
+        timeout=request_timeout,
+    )
+    sig = Signaling(
+        app_id=app_id,
+        user_id=user_id,
+        name=name,
+        api=api,
+        session_provider=session_provider,
+        settings=settings,
+        rng=rng,
+    )
+    final = Disconnected(v.CLOSE_NORMAL, "closed by the user", will_retry=False)
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(sig.hub.run_dispatcher)
+            await nursery.start(sig._supervise)  # pyright: ignore[reportPrivateUsage]
+            try:
+                yield sig
+            finally:
+                nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        error = collapse(group)
+        if isinstance(error, UTDStreamError):
+            final = Disconnected(error.status, error.message, will_retry=False)
+        raise error from None
+    except UTDStreamError as error:
+        final = Disconnected(error.status, error.message, will_retry=False)
+        raise
+    finally:
+        sig._finalize(final)  # pyright: ignore[reportPrivateUsage]
+        with trio.CancelScope(shield=True), trio.move_on_after(close_timeout):
+            await api.aclose()

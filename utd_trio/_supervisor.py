@@ -1,0 +1,143 @@
+"""The connection supervisor: mint → connect → run → classify the end → back off → again.
+
+Each connection generation gets a fresh nursery (inside `open_signal_client`, plus one for the
+domain hooks), so nothing a generation started can outlive it. Terminal errors end the loop by
+raising; everything else reconnects, without limit, until the session is closed.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+
+import trio
+
+from ._client import CloseInfo, SignalClient
+from ._connect import open_signal_client
+from ._core import ConnectHook, SessionCore
+from ._errors import ErrorCode, UTDStreamError
+from ._events import Disconnected
+from ._models import Session
+from ._protocol import _vocab as v
+from ._protocol._backoff import Backoff
+from ._protocol._classify import CloseAction, CloseDecision, close_error, decide_close
+
+log = logging.getLogger("utd_trio.supervisor")
+
+# Errors that no retry can fix while the first connection is being made: the caller's
+# credentials or input are wrong, so `open_signaling` fails fast instead of spinning.
+_FATAL_AT_FIRST = frozenset(
+    {ErrorCode.UNAUTHORIZED, ErrorCode.INVALID, ErrorCode.PROTOCOL, ErrorCode.NOT_FOUND}
+)
+
+
+def _decide_error(exc: UTDStreamError, token_streak: bool) -> CloseDecision:
+    """The reconnect decision for a failed mint or a refused socket."""
+    if exc.is_terminal:
+        return CloseDecision(CloseAction.TERMINAL)
+    if exc.code is ErrorCode.UNAUTHORIZED and exc.status in (401, v.CLOSE_TOKEN_INVALID):
+        return decide_close(v.CLOSE_TOKEN_INVALID, previous_was_token_close=token_streak)
+    floor = exc.retry_after or 0.0
+    if exc.code is ErrorCode.RATE_LIMITED and exc.status == v.CLOSE_RATE_LIMITED:
+        floor = max(floor, v.RATE_LIMIT_CLOSE_FLOOR)
+    return CloseDecision(CloseAction.BACKOFF, floor=floor)
+
+
+class Supervisor:
+    """Runs the reconnect loop of one `SessionCore`."""
+
+    def __init__(self, core: SessionCore, rng: random.Random | None = None) -> None:
+        self._core = core
+        s = core.settings
+        self._rng = rng or random.Random()
+        self._backoff = Backoff(base=s.backoff_base, cap=s.backoff_cap, rng=self._rng)
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Supervise until cancelled; call ``task_status.started()`` once first connected.
+
+        Raises:
+            UTDStreamError: a terminal error (banned, identity mint disabled, 4003), or —
+                before the first connection — bad credentials or no connection within
+                ``connect_timeout``.
+        """
+        core = self._core
+        first = True
+        token_streak = False
+        first_deadline = trio.current_time() + core.settings.connect_timeout
+        while True:
+            try:
+                info = await self._one_generation(task_status if first else None)
+                first = False
+                decision = decide_close(info.code, previous_was_token_close=token_streak)
+                token_streak = info.code == v.CLOSE_TOKEN_INVALID
+                if decision.action is CloseAction.TERMINAL:
+                    raise close_error(info.code, info.reason)
+            except UTDStreamError as exc:
+                if first and (exc.code in _FATAL_AT_FIRST and exc.status != v.CLOSE_TOKEN_INVALID):
+                    raise
+                decision = _decide_error(exc, token_streak)
+                if decision.action is CloseAction.TERMINAL:
+                    raise
+                token_streak = exc.code is ErrorCode.UNAUTHORIZED
+                info = CloseInfo(exc.status, str(exc))
+                if first and trio.current_time() >= first_deadline:
+                    raise UTDStreamError(
+                        exc.code,
+                        f"no connection within {core.settings.connect_timeout:g} s; last error: "
+                        f"{exc.message}",
+                        status=exc.status,
+                        retry_after=exc.retry_after,
+                    ) from None
+            delay = self._delay(decision)
+            if first:
+                delay = min(delay, max(first_deadline - trio.current_time(), 0.0))
+            log.info("disconnected (%s, %s); retrying in %.2f s", info.code, info.reason, delay)
+            core.on_disconnected(Disconnected(info.code, info.reason, True, delay))
+            await trio.sleep(delay)
+
+    def _delay(self, decision: CloseDecision) -> float:
+        if decision.action in (CloseAction.RECONNECT_NOW, CloseAction.REMINT_NOW):
+            return max(self._rng.uniform(0.0, self._backoff.base), decision.floor)
+        return self._backoff.next_delay(decision.floor)
+
+    async def _one_generation(self, task_status: trio.TaskStatus[None] | None) -> CloseInfo:
+        core = self._core
+        s = core.settings
+        mint_limit = s.request_timeout
+        session: Session | None = None
+        with trio.move_on_after(mint_limit):
+            session = await core.fetch_session()
+        if session is None:
+            raise UTDStreamError(ErrorCode.TIMEOUT, f"no session within {mint_limit:g} s")
+        core.api.bind_session(session, refresh=core.fetch_session)
+        async with open_signal_client(
+            session,
+            on_frame=core.ingest,
+            ssl_context=s.ssl_context,
+            allow_insecure=s.allow_insecure,
+            connect_timeout=s.connect_timeout,
+            request_timeout=s.request_timeout,
+            heartbeat_timeout=s.heartbeat_timeout,
+            close_timeout=s.close_timeout,
+            stats=core.stats,
+        ) as client:
+            core.on_established(client, session)
+            self._backoff.reset()
+            if task_status is not None:
+                task_status.started()
+            async with trio.open_nursery() as hooks:
+                for hook in core.connect_hooks:
+                    hooks.start_soon(_guarded, hook, client, core.generation)
+                info = await client.wait_closed()
+                hooks.cancel_scope.cancel()
+        return info
+
+
+async def _guarded(hook: ConnectHook, client: SignalClient, generation: int) -> None:
+    """Run a domain's connect hook; its failure is logged, never fatal to the session."""
+    try:
+        await hook(client, generation)
+    except UTDStreamError as exc:
+        log.warning("connect hook %s failed: %s", getattr(hook, "__qualname__", hook), exc)
+    except Exception:
+        log.exception("connect hook %s crashed", getattr(hook, "__qualname__", hook))
