@@ -86,6 +86,13 @@ class SessionCore:
         self._connect_hooks: list[ConnectHook] = []
         self._event_hooks: list[EventHook] = []
         self.last_disconnect: Disconnected | None = None
+        self._install_domains()
+
+    def _install_domains(self) -> None:
+        """Set up per-domain state and hooks; domain mixins extend this cooperatively.
+
+        Each override does its own setup and then calls ``super()._install_domains()``.
+        """
 
     # --- public state ----------------------------------------------------------------------
 

@@ -19,11 +19,16 @@ from ._models import ConnectionState
 from ._protocol import _vocab as v
 from ._protocol._validate import check_identity, check_non_empty
 from ._supervisor import Supervisor
+from ._verbs_calls import CallVerbs
+from ._verbs_chat import ChatVerbs
+from ._verbs_groups import GroupVerbs
+from ._verbs_media import MediaVerbs
+from ._verbs_presence import PresenceVerbs
 
 __all__ = ["Signaling", "open_signaling"]
 
 
-class Signaling(SessionCore):
+class Signaling(PresenceVerbs, CallVerbs, ChatVerbs, GroupVerbs, MediaVerbs, SessionCore):
     """A live UTD-Stream session of one user: lifecycle, events and the domain verbs.
 
     Made by `open_signaling`; valid inside its ``async with`` block. See `SessionCore` for the

@@ -1,0 +1,9 @@
+"""Facade verbs — Presence: subscribe to users' online state (signaling capability)."""
+
+from __future__ import annotations
+
+from ._core import SessionCore
+
+
+class PresenceVerbs(SessionCore):
+    """Mixin of `Signaling`: Presence: subscribe to users' online state (signaling capability)."""
