@@ -1,4 +1,7 @@
-"""Facade verbs — 1:1 call invitations: invite, accept, reject, cancel, end (signaling capability)."""
+"""Facade verbs of `Signaling`.
+
+1:1 call invitations: invite, accept, reject, cancel, end (signaling capability).
+"""
 
 from __future__ import annotations
 
@@ -6,4 +9,7 @@ from ._core import SessionCore
 
 
 class CallVerbs(SessionCore):
-    """Mixin of `Signaling`: 1:1 call invitations: invite, accept, reject, cancel, end (signaling capability)."""
+    """Mixin of `Signaling`.
+
+    1:1 call invitations: invite, accept, reject, cancel, end (signaling capability).
+    """

@@ -1,4 +1,7 @@
-"""Facade verbs — Chat messages, receipts, typing, history and no-loss recovery across reconnects (chat capability)."""
+"""Facade verbs of `Signaling`.
+
+Chat messages, receipts, typing, history and no-loss recovery across reconnects (chat capability).
+"""
 
 from __future__ import annotations
 
@@ -6,4 +9,7 @@ from ._core import SessionCore
 
 
 class ChatVerbs(SessionCore):
-    """Mixin of `Signaling`: Chat messages, receipts, typing, history and no-loss recovery across reconnects (chat capability)."""
+    """Mixin of `Signaling`.
+
+    Chat messages, receipts, typing, history and no-loss recovery (chat capability).
+    """

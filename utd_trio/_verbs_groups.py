@@ -1,4 +1,7 @@
-"""Facade verbs — Chat groups: create, list, rename, members and roles, leave (chat capability)."""
+"""Facade verbs of `Signaling`.
+
+Chat groups: create, list, rename, members and roles, leave (chat capability).
+"""
 
 from __future__ import annotations
 
@@ -6,4 +9,7 @@ from ._core import SessionCore
 
 
 class GroupVerbs(SessionCore):
-    """Mixin of `Signaling`: Chat groups: create, list, rename, members and roles, leave (chat capability)."""
+    """Mixin of `Signaling`.
+
+    Chat groups: create, list, rename, members and roles, leave (chat capability).
+    """

@@ -1,4 +1,7 @@
-"""Facade verbs — Push-token registration and media upload (presign + PUT)."""
+"""Facade verbs of `Signaling`.
+
+Push-token registration and media upload (presign + PUT).
+"""
 
 from __future__ import annotations
 
@@ -6,4 +9,7 @@ from ._core import SessionCore
 
 
 class MediaVerbs(SessionCore):
-    """Mixin of `Signaling`: Push-token registration and media upload (presign + PUT)."""
+    """Mixin of `Signaling`.
+
+    Push-token registration and media upload (presign + PUT).
+    """

@@ -1,4 +1,7 @@
-"""Facade verbs — Presence: subscribe to users' online state (signaling capability)."""
+"""Facade verbs of `Signaling`.
+
+Presence: subscribe to users' online state (signaling capability).
+"""
 
 from __future__ import annotations
 
@@ -6,4 +9,7 @@ from ._core import SessionCore
 
 
 class PresenceVerbs(SessionCore):
-    """Mixin of `Signaling`: Presence: subscribe to users' online state (signaling capability)."""
+    """Mixin of `Signaling`.
+
+    Presence: subscribe to users' online state (signaling capability).
+    """
