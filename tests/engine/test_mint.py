@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ import trio
 
 from utd_trio.testing import OMIT, Engine, ProjectConfig, open_engine
 
-from ._helpers import TIMEOUT, key_headers, mint_response, secret_headers
+from ._helpers import TIMEOUT, http_client, key_headers, mint_response, secret_headers
 
 
 async def test_mint_success_http(utd_engine: Engine) -> None:
@@ -283,8 +284,6 @@ async def test_second_project_has_its_own_users() -> None:
 
 
 async def test_unknown_path_is_json_404(utd_engine: Engine) -> None:
-    from ._helpers import http_client
-
     with trio.fail_after(TIMEOUT):
         async with http_client(utd_engine) as client:
             missing = await client.get("/api/v1/nothing")
@@ -293,3 +292,22 @@ async def test_unknown_path_is_json_404(utd_engine: Engine) -> None:
     assert missing.json() == {"message": "Not Found"}
     assert wrong_method.status_code == 405
     assert "message" in wrong_method.json()
+
+
+async def test_huge_mint_body_413(utd_engine: Engine) -> None:
+    content = json.dumps({"identity": "alice", "pad": "x" * 100_000}).encode()
+
+    async def chunked() -> AsyncIterator[bytes]:  # no Content-Length: checked while reading
+        for start in range(0, len(content), 8192):
+            yield content[start : start + 8192]
+
+    with trio.fail_after(TIMEOUT):
+        response = await mint_response(utd_engine, content=content)
+        async with http_client(utd_engine) as client:
+            streamed = await client.post(
+                "/api/v1/auth/session", headers=key_headers(utd_engine), content=chunked()
+            )
+    assert response.status_code == 413
+    assert streamed.status_code == 413
+    assert "message" in response.json()
+    assert "message" in streamed.json()

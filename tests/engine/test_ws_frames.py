@@ -227,3 +227,18 @@ async def test_socket_hooks_run_on_open_and_close(utd_engine: Engine) -> None:
         await utd_engine.wait_socket_count("alice", 0)
         await session.wait_finished()
     assert seen == [("open", "alice", 1), ("close", "alice", 0)]
+
+
+async def _huge(state: EngineState, session: Session, data: dict[str, Any]) -> dict[str, Any]:
+    return {"pad": "x" * (1024 * 1024)}
+
+
+async def test_engine_never_sends_an_oversize_frame(utd_engine: Engine) -> None:
+    utd_engine.registry.ws_handler("test.huge", _huge)
+    with trio.fail_after(TIMEOUT):
+        async with connect(utd_engine) as (ws, _):
+            await send(ws, {"event": "test.huge", "ref": "h"})
+            reply = await recv(ws)
+    assert reply["event"] == "error"
+    assert reply["ref"] == "h"
+    assert reply["data"]["status"] == 500

@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from ._errors import EngineError, JSONObject
 from ._project import ProjectConfig, apply_overrides, plan_fields
-from ._rest import error_response, json_response
+from ._rest import error_response, json_response, read_body
 from ._state import EngineState, UserProfile
 
 __all__ = ["MINT_PATH", "mint_endpoint", "validate_body"]
@@ -142,9 +142,7 @@ async def mint_endpoint(state: EngineState, request: Request) -> Response:
         return error_response(injected)
     try:
         project, used_key = _check_credentials(state, request)
-        raw = await request.body()
-        if len(raw) > MAX_BODY_BYTES:
-            raise EngineError(413, "invalid", "Request body too large")
+        raw = await read_body(request, MAX_BODY_BYTES)
         identity, profile = validate_body(raw)
         if state.is_banned(project.app_id, identity):
             raise EngineError(403, "banned", "User is banned")

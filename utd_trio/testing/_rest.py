@@ -26,12 +26,14 @@ __all__ = [
     "http_exception_handler",
     "json_response",
     "make_route",
+    "read_body",
     "read_json_object",
 ]
 
 log = logging.getLogger("utd_trio.testing")
 
 UNAUTHORIZED_MESSAGE = "Invalid or expired token"
+MAX_JSON_BODY = 1024 * 1024
 BANNED_MESSAGE = "User is banned"
 
 
@@ -86,9 +88,24 @@ def authenticate(state: EngineState, conn: HTTPConnection) -> AuthUser:
     return AuthUser(record.app_id, record.user_id, state.projects[record.app_id])
 
 
-async def read_json_object(request: Request) -> JSONObject:
-    """The request body as a JSON object, else 422 ``invalid``."""
-    raw = await request.body()
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing more than ``limit`` bytes with 413 (without reading it all)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise EngineError(413, "too_large", f"Request body over {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise EngineError(413, "too_large", f"Request body over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_json_object(request: Request, limit: int = MAX_JSON_BODY) -> JSONObject:
+    """The request body (at most ``limit`` bytes, else 413) as a JSON object, else 422."""
+    raw = await read_body(request, limit)
     try:
         body = json.loads(raw) if raw.strip() else None
     except (UnicodeDecodeError, ValueError):

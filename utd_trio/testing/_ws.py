@@ -93,10 +93,14 @@ async def process_frame(state: EngineState, session: Session, message: Inbound) 
         return
     try:
         data = await _dispatch(state, session, name, event, fields.get("data"))
+        session.send("ack", data, ref=ref)
     except EngineError as error:
         session.send("error", error.frame_data(), ref=ref)
-    else:
-        session.send("ack", data, ref=ref)
+    except ValueError:  # an ack over 1 MiB: a handler bug, never put on the wire
+        log.exception("ack for %r refused", name)
+        session.send(
+            "error", {"status": 500, "code": "internal", "message": "Ack too large"}, ref=ref
+        )
 
 
 async def _dispatch(
