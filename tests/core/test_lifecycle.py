@@ -139,3 +139,24 @@ async def test_state_follows_proof_of_life(
                 ev = await stream.receive()
             assert ev.generation == 2
             assert sig.state is ConnectionState.CONNECTED
+
+
+async def test_tls_engine_trusted_through_ssl_context(utd_engine_tls: Engine, creds: Creds) -> None:
+    assert utd_engine_tls.base_url.startswith("https://")
+    context = utd_engine_tls.client_ssl_context()
+    with trio.fail_after(10):
+        async with open_signaling(**creds(utd_engine_tls, ssl_context=context)) as sig:
+            assert sig.state is ConnectionState.CONNECTED
+            await utd_engine_tls.drop_sockets("alice", code=None)
+            await sig.wait_connected(timeout=5)
+
+
+async def test_tls_engine_without_trust_fails_with_network(
+    utd_engine_tls: Engine, creds: Creds
+) -> None:
+    # Transport errors are retried until connect_timeout, then raised as one error.
+    with trio.fail_after(10), pytest.raises(UTDStreamError) as info:
+        async with open_signaling(**creds(utd_engine_tls, connect_timeout=1.0)):
+            pytest.fail("must not connect to an untrusted certificate")
+    assert info.value.code is ErrorCode.NETWORK
+    assert "no connection within 1 s" in info.value.message

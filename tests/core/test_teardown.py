@@ -1,0 +1,137 @@
+"""Leaving the block returns within close_timeout from any state; nothing is left behind."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+
+from utd_trio import Connected, ConnectionState, Disconnected, open_signaling
+from utd_trio.testing import Engine
+
+Creds = Callable[..., dict[str, Any]]
+CLOSE = 2.0
+
+
+@asynccontextmanager
+async def silent_server() -> AsyncIterator[int]:
+    """A TCP server on 127.0.0.1 that accepts connections and never answers; yields its port."""
+    held: list[trio.SocketStream] = []
+
+    async def hold(stream: trio.SocketStream) -> None:
+        held.append(stream)
+        await trio.sleep_forever()
+
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(partial(trio.serve_tcp, hold, 0, host="127.0.0.1"))
+        yield listeners[0].socket.getsockname()[1]
+        nursery.cancel_scope.cancel()
+
+
+async def cancel_after(delay: float, kwargs: dict[str, Any]) -> float:
+    """Start open_signaling, cancel it from outside after ``delay``; return the close time."""
+    with trio.move_on_after(delay) as scope:
+        async with open_signaling(**kwargs):
+            await trio.sleep_forever()
+    assert scope.cancelled_caught
+    return trio.current_time() - scope.deadline
+
+
+async def test_cancel_while_minting_against_a_silent_engine(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with silent_server() as port:
+        kwargs = {
+            "app_id": "a",
+            "app_key": "k",
+            "user_id": "alice",
+            "base_url": f"http://127.0.0.1:{port}",
+            "close_timeout": CLOSE,
+        }
+        with trio.fail_after(60):
+            assert await cancel_after(3.0, kwargs) <= CLOSE
+
+
+async def test_cancel_mid_websocket_handshake(
+    utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
+) -> None:
+    async with silent_server() as port:
+        from utd_trio import UTDApi
+
+        project = utd_engine.default_project
+
+        async def provider() -> dict[str, Any]:
+            async with UTDApi(
+                app_id=project.app_id, app_secret=project.app_secret, base_url=utd_engine.base_url
+            ) as backend:
+                session = await backend.mint_session("alice")
+            # The upgrade goes to a server that never answers it.
+            return {"user_token": session.user_token, "ws_url": f"ws://127.0.0.1:{port}/ws"}
+
+        kwargs = creds(utd_engine, close_timeout=CLOSE)
+        del kwargs["app_key"]
+        with trio.fail_after(60):
+            assert await cancel_after(3.0, {**kwargs, "session_provider": provider}) <= CLOSE
+
+
+async def test_cancel_during_backoff_sleep(
+    utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
+) -> None:
+    with trio.fail_after(120):
+        with trio.CancelScope() as scope:
+            async with open_signaling(**creds(utd_engine, close_timeout=CLOSE)) as sig:
+                async with sig.events(Disconnected) as stream:
+                    utd_engine.fail_next_mints(1000, 503)
+                    await utd_engine.drop_sockets("alice")
+                    for _ in range(5):  # deep into the backoff schedule
+                        await stream.receive()
+                    assert sig.state is ConnectionState.RECONNECTING
+                    started = trio.current_time()
+                    scope.cancel()
+                    await trio.sleep_forever()
+        assert trio.current_time() - started <= CLOSE
+
+
+async def test_close_with_a_stalled_engine_is_bounded(
+    utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
+) -> None:
+    with trio.fail_after(60):
+        async with open_signaling(**creds(utd_engine, close_timeout=CLOSE)):
+            utd_engine.stall_sockets("alice")
+            started = trio.current_time()
+        elapsed = trio.current_time() - started
+    assert elapsed <= CLOSE
+
+
+async def test_cancel_while_connected_is_prompt(utd_engine: Engine, creds: Creds) -> None:
+    with trio.fail_after(10):
+        with trio.CancelScope() as scope:
+            async with open_signaling(**creds(utd_engine)):
+                scope.cancel()
+                await trio.sleep_forever()
+        await utd_engine.wait_socket_count("alice", 0)
+
+
+@pytest.mark.slow
+async def test_a_thousand_reconnects_leave_the_task_count_flat(
+    utd_engine: Engine,
+    creds: Creds,
+    task_count: Callable[[], int],
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    with trio.fail_after(3600):
+        async with open_signaling(**creds(utd_engine)) as sig, sig.events(Connected) as stream:
+            await trio.testing.wait_all_tasks_blocked()
+            baseline = task_count()
+            for generation in range(2, 1002):
+                await utd_engine.drop_sockets("alice")
+                assert (await stream.receive()).generation == generation
+            await trio.testing.wait_all_tasks_blocked()
+            assert task_count() == baseline
+            assert utd_engine.socket_count("alice") == 1
+            assert sig.reconnects == 1000
