@@ -53,8 +53,16 @@ class Settings:
 
 @dataclass
 class _Live:
+    """The live connection, and an event fired when it is replaced or lost."""
+
     client: SignalClient | None = None
-    ready: trio.Event = field(default_factory=trio.Event)
+    changed: trio.Event = field(default_factory=trio.Event)
+
+    def replace(self, client: SignalClient | None) -> None:
+        """Switch to ``client`` (None: no connection) and wake everyone waiting."""
+        self.client = client
+        self.changed.set()
+        self.changed = trio.Event()
 
 
 class SessionCore:
@@ -217,9 +225,10 @@ class SessionCore:
             client = self._live.client
             if client is not None and not client.is_closed:
                 return client
-            ready = self._live.ready
+            # No client, or a dead one the supervisor has not replaced yet: wait for a change.
+            changed = self._live.changed
             with trio.move_on_at(deadline):
-                await ready.wait()
+                await changed.wait()
                 continue
             raise UTDStreamError(ErrorCode.TIMEOUT, f"{what}: not connected in time")
 
@@ -246,8 +255,7 @@ class SessionCore:
         self.generation += 1
         if self.generation > 1:
             self.reconnects += 1
-        self._live.client = client
-        self._live.ready.set()
+        self._live.replace(client)
         event = Connected(
             generation=self.generation,
             signaling_enabled=session.signaling_enabled,
@@ -263,15 +271,14 @@ class SessionCore:
 
     def on_disconnected(self, event: Disconnected) -> None:
         """Record that the live connection is gone and publish `Disconnected`."""
-        if self._live.ready.is_set():
-            self._live = _Live()
+        self._live.replace(None)
         self.last_disconnect = event
         self._hub.publish(event)
 
     def on_closed(self) -> None:
         """The session is over: wake waiters and end every event stream."""
         self._closed = True
-        self._live.ready.set()
+        self._live.replace(None)
         self._hub.close()
 
     def ingest(self, frame: Frame) -> None:

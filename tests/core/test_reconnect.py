@@ -229,3 +229,39 @@ async def test_session_provider_called_once_per_generation(
                     await utd_engine.drop_sockets("alice")
                     assert (await stream.receive()).generation == generation
                     assert calls == generation
+
+
+async def _echo(state: Any, session: Any, data: dict[str, Any]) -> dict[str, Any]:
+    return {"echo": data, "socket": session.socket_id}
+
+
+async def test_requests_wait_for_the_next_connection(
+    utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
+) -> None:
+    utd_engine.registry.ws_handler("test.echo", _echo)
+    with trio.fail_after(120):
+        async with open_signaling(**creds(utd_engine)) as sig:
+            first = await sig.request("test.echo", {"n": 1})
+            utd_engine.fail_next_mints(2, 503)
+            await utd_engine.drop_sockets("alice")
+            assert sig.state is not ConnectionState.CONNECTED
+            second = await sig.request("test.echo", {"n": 2}, timeout=60)
+            assert second["echo"] == {"n": 2}
+            assert second["socket"] != first["socket"]
+            assert sig.generation == 2
+
+
+async def test_idempotent_request_is_resent_after_a_dead_socket(
+    utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
+) -> None:
+    utd_engine.registry.ws_handler("test.echo", _echo)
+    with trio.fail_after(120):
+        async with open_signaling(**creds(utd_engine)) as sig:
+            utd_engine.stall_sockets("alice")  # the request goes out, no reply ever comes
+            reply = await sig.request("test.echo", {"n": 3}, timeout=90, idempotent=True)
+            assert reply["echo"] == {"n": 3}
+            assert sig.generation == 2
+            with pytest.raises(UTDStreamError) as info:
+                utd_engine.stall_sockets("alice")
+                await sig.request("test.echo", {"n": 4}, timeout=90)
+            assert info.value.code is ErrorCode.NETWORK  # not idempotent: not resent
