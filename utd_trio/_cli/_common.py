@@ -12,18 +12,61 @@ A subcommand module ``utd_trio/_cli/_<name>.py`` defines::
 
 Import optional dependencies (e.g. the engine extra) inside ``run``, not at module level, so
 that one missing extra never breaks the other subcommands.
+
+Client subcommands (``listen``, ``send``, ...) use `add_command` instead: it wires a
+``async def body(args) -> int`` through `run_command`, which turns Ctrl-C into a clean
+cancellation of the body (so every ``async with`` unwinds) and expected failures into one line
+on stderr with a non-zero status. `add_client_options` and `open_client` give them the common
+connection options (``--base-url``, ``--app-id``, ...) and the session.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import os
+import signal
+import ssl
 import sys
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeAlias
 
 import trio
 
-__all__ = ["Handler", "Register", "Subparsers", "run_trio"]
+from .._errors import ErrorCode, UTDStreamError
+from .._protocol import _vocab as v
+from .._signaling import Signaling, open_signaling
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "AsyncHandler",
+    "ClientOptions",
+    "CommandError",
+    "Handler",
+    "Register",
+    "Subparsers",
+    "add_client_options",
+    "add_command",
+    "client_options",
+    "error_line",
+    "open_client",
+    "run_command",
+    "run_trio",
+]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+"""An expected failure: the engine refused, was unreachable, or the outcome was not reached."""
+EXIT_USAGE = 2
+"""Bad or missing arguments (argparse uses 2 as well)."""
+EXIT_INTERRUPTED = 130
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # pyright: ignore[reportPrivateUsage]
 """What ``register`` receives: ``parser.add_subparsers()``'s result."""
@@ -33,6 +76,9 @@ Handler: TypeAlias = Callable[[argparse.Namespace], int]
 
 Register: TypeAlias = Callable[["Subparsers"], None]
 """A subcommand module's ``register(subparsers)``."""
+
+AsyncHandler: TypeAlias = Callable[[argparse.Namespace], Awaitable[int]]
+"""A client subcommand's async body: parsed arguments in, exit status out."""
 
 
 def _only_keyboard_interrupts(error: BaseException) -> bool:
@@ -60,3 +106,217 @@ def run_trio(
             print(file=sys.stderr)
             return interrupted
         raise
+
+
+# --- client subcommands: clean Ctrl-C and one-line failures --------------------------------
+
+
+class CommandError(Exception):
+    """An expected failure of a subcommand: printed as one line, exits with ``status``."""
+
+    def __init__(self, message: str, status: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _lone(error: BaseException) -> BaseException:
+    """The single leaf of nested one-member exception groups (else ``error`` itself)."""
+    members: tuple[BaseException, ...] = getattr(error, "exceptions", ())
+    if issubclass(type(error), BaseExceptionGroup) and len(members) == 1:
+        return _lone(members[0])
+    return error
+
+
+def _utd_line(error: UTDStreamError) -> str:
+    match error.code:
+        case ErrorCode.UNAUTHORIZED:
+            return f"bad credentials: the engine refused the app id / app key ({error.message})"
+        case ErrorCode.FEATURE_DISABLED:
+            what = error.capability or "this feature"
+            return f"{what} is not enabled for this project's plan ({error.message})"
+        case ErrorCode.BANNED:
+            return f"this user is banned ({error.message})"
+        case ErrorCode.IDENTITY_MINT_DISABLED:
+            return f"the project refuses app-key sessions ({error.message})"
+        case ErrorCode.NETWORK | ErrorCode.TIMEOUT:
+            return f"engine unreachable or not answering ({error.message})"
+        case _:
+            return str(error)
+
+
+def error_line(error: BaseException) -> tuple[str, int] | None:
+    """One line and an exit status for an expected failure; None for a bug (show it)."""
+    match error:
+        case CommandError():
+            line, status = str(error), error.status
+        case UTDStreamError():
+            line, status = _utd_line(error), EXIT_FAILED
+        case ValueError():
+            line, status = f"invalid argument: {error}", EXIT_USAGE
+        case OSError():
+            line, status = f"{error.strerror or error}", EXIT_FAILED
+        case trio.TooSlowError():
+            line, status = "timed out", EXIT_FAILED
+        case _:
+            return None
+    return " ".join(line.split()), status
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+async def _cancel_on_sigint(
+    body: trio.CancelScope, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+) -> None:
+    """First Ctrl-C cancels ``body`` (a clean unwind); a second one raises KeyboardInterrupt."""
+    with trio.open_signal_receiver(signal.SIGINT) as signals:
+        task_status.started()
+        async for _ in signals:
+            if body.cancel_called:
+                raise KeyboardInterrupt
+            body.cancel()
+
+
+async def run_command(
+    fn: AsyncHandler, args: argparse.Namespace, *, interrupted: int = EXIT_INTERRUPTED
+) -> int:
+    """Run a client subcommand's body and return its exit status.
+
+    Ctrl-C (when running in the main thread) cancels the body, so its sessions close within
+    their close timeout, and the status is ``interrupted``. An expected failure (see
+    `error_line`) is printed as ``utd-trio <command>: <reason>`` on stderr.
+    """
+    status = interrupted
+    try:
+        async with trio.open_nursery() as nursery:
+            body = trio.CancelScope()
+            if _in_main_thread():
+                await nursery.start(_cancel_on_sigint, body)
+            with body:
+                status = await fn(args)
+            nursery.cancel_scope.cancel()
+    except BaseException as raw:  # report expected failures, re-raise everything else
+        error = _lone(raw)
+        reported = error_line(error)
+        if reported is None:
+            if error is raw:
+                raise
+            raise error from None
+        line, status = reported
+        print(f"utd-trio {getattr(args, 'command', '')}: {line}", file=sys.stderr, flush=True)
+    return status
+
+
+def add_command(
+    subparsers: Subparsers,
+    name: str,
+    body: AsyncHandler,
+    *,
+    summary: str,
+    description: str,
+    interrupted: int = EXIT_INTERRUPTED,
+) -> argparse.ArgumentParser:
+    """Add a client subcommand whose ``body`` runs under `run_command`.
+
+    The parsed arguments carry ``handler`` (sync, for ``main``) and ``run_async`` (the same
+    command as a coroutine function, for callers already inside Trio, e.g. tests).
+    """
+    parser = subparsers.add_parser(name, help=summary, description=description)
+    run_async = functools.partial(run_command, body, interrupted=interrupted)
+    handler = functools.partial(run_trio, run_async, interrupted=interrupted)
+    parser.set_defaults(handler=handler, run_async=run_async)
+    return parser
+
+
+# --- connection options shared by the client subcommands -----------------------------------
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """Where and as whom a client subcommand connects."""
+
+    base_url: str
+    app_id: str
+    app_key: str
+    user: str
+    name: str | None = None
+    ca_file: Path | None = None
+    insecure: bool = False
+    connect_timeout: float = 10.0
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """A context trusting ``ca_file`` (plus nothing else), or None for the defaults."""
+        if self.ca_file is None:
+            return None
+        try:
+            return ssl.create_default_context(cafile=str(self.ca_file))
+        except (OSError, ssl.SSLError) as error:
+            raise CommandError(f"cannot use CA file {self.ca_file}: {error}", EXIT_USAGE) from None
+
+
+def add_client_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--base-url``, ``--app-id``, ``--app-key``, ``--user`` and the TLS options."""
+    group = parser.add_argument_group("connection")
+    group.add_argument(
+        "--base-url", help=f"engine REST base URL (env UTD_BASE_URL; default {v.DEFAULT_BASE_URL})"
+    )
+    group.add_argument("--app-id", help="project app id (env UTD_APP_ID)")
+    group.add_argument("--app-key", help="project app key (env UTD_APP_KEY)")
+    group.add_argument("--user", required=True, help="the identity to act as")
+    group.add_argument("--name", help="display name sent with the session mint")
+    group.add_argument("--ca-file", type=Path, help="PEM CA certificate to trust for https/wss")
+    group.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow plain http/ws to a non-loopback host (TLS is never unverified)",
+    )
+    group.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="give up when not connected within this time (default 10)",
+    )
+
+
+def client_options(args: argparse.Namespace) -> ClientOptions:
+    """The connection options from ``args``, falling back on the ``UTD_*`` environment."""
+    base_url = args.base_url or os.environ.get("UTD_BASE_URL") or v.DEFAULT_BASE_URL
+    app_id = args.app_id or os.environ.get("UTD_APP_ID")
+    app_key = args.app_key or os.environ.get("UTD_APP_KEY")
+    if not app_id or not app_key:
+        missing = " and ".join(
+            flag for flag, value in (("--app-id", app_id), ("--app-key", app_key)) if not value
+        )
+        raise CommandError(f"missing {missing} (or UTD_APP_ID / UTD_APP_KEY)", EXIT_USAGE)
+    if not args.connect_timeout > 0:
+        raise CommandError("--connect-timeout must be > 0", EXIT_USAGE)
+    return ClientOptions(
+        base_url=base_url,
+        app_id=app_id,
+        app_key=app_key,
+        user=args.user,
+        name=args.name,
+        ca_file=args.ca_file,
+        insecure=args.insecure,
+        connect_timeout=args.connect_timeout,
+    )
+
+
+@asynccontextmanager
+async def open_client(
+    options: ClientOptions, *, user: str | None = None
+) -> AsyncGenerator[Signaling]:
+    """`open_signaling` with ``options`` (as ``user`` when given, else ``options.user``)."""
+    async with open_signaling(
+        app_id=options.app_id,
+        app_key=options.app_key,
+        user_id=user or options.user,
+        name=options.name,
+        base_url=options.base_url,
+        ssl_context=options.ssl_context(),
+        allow_insecure=options.insecure,
+        connect_timeout=options.connect_timeout,
+    ) as sig:
+        yield sig
