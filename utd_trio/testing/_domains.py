@@ -6,9 +6,10 @@ To add a domain: write ``utd_trio/testing/_<domain>.py`` with ``install(registry
 
 from __future__ import annotations
 
+from . import _calls, _presence
 from ._registry import Installer
 
 __all__ = ["INSTALLERS"]
 
-INSTALLERS: tuple[Installer, ...] = ()
+INSTALLERS: tuple[Installer, ...] = (_presence.install, _calls.install)
 """Installers run, in order, on each new engine's registry."""
