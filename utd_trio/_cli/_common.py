@@ -56,6 +56,7 @@ __all__ = [
     "add_command",
     "client_options",
     "error_line",
+    "lone_error",
     "open_client",
     "run_command",
     "run_trio",
@@ -119,11 +120,11 @@ class CommandError(Exception):
         self.status = status
 
 
-def _lone(error: BaseException) -> BaseException:
+def lone_error(error: BaseException) -> BaseException:
     """The single leaf of nested one-member exception groups (else ``error`` itself)."""
     members: tuple[BaseException, ...] = getattr(error, "exceptions", ())
     if issubclass(type(error), BaseExceptionGroup) and len(members) == 1:
-        return _lone(members[0])
+        return lone_error(members[0])
     return error
 
 
@@ -197,7 +198,7 @@ async def run_command(
                 status = await fn(args)
             nursery.cancel_scope.cancel()
     except BaseException as raw:  # report expected failures, re-raise everything else
-        error = _lone(raw)
+        error = lone_error(raw)
         reported = error_line(error)
         if reported is None:
             if error is raw:

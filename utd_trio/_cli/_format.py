@@ -45,6 +45,7 @@ __all__ = [
     "describe_capabilities",
     "describe_limits",
     "describe_message",
+    "describe_plan_change",
     "event_record",
     "jsonable",
 ]
@@ -113,6 +114,29 @@ def describe_message(message: ChatMessage) -> str:
     return "".join(parts)
 
 
+def describe_plan_change(old: Capabilities, new: Capabilities) -> str:
+    """What differs between two capability snapshots (``chat on -> off, ...``)."""
+    before: dict[str, object] = {
+        "signaling": _flag(old.signaling_enabled),
+        "chat": _flag(old.chat_enabled),
+    }
+    after: dict[str, object] = {
+        "signaling": _flag(new.signaling_enabled),
+        "chat": _flag(new.chat_enabled),
+    }
+    for caps, into in ((old, before), (new, after)):
+        limits = caps.plan_limits
+        into["limits"] = "unknown" if limits is None else "known"
+        if limits is not None:
+            into.update({f.name: getattr(limits, f.name) for f in dataclasses.fields(PlanLimits)})
+    changes = [
+        f"{key} {before.get(key, '?')} -> {after.get(key, '?')}"
+        for key in dict.fromkeys([*before, *after])
+        if before.get(key) != after.get(key)
+    ]
+    return ", ".join(changes) or "no visible change"
+
+
 def _describe_lifecycle(event: Event) -> str | None:
     match event:
         case Connected(generation=generation):
@@ -127,7 +151,7 @@ def _describe_lifecycle(event: Event) -> str | None:
             wait = f" in {retry_in:.2f} s" if retry_in is not None else ""
             return f"disconnected ({why}); reconnecting{wait}"
         case CapabilitiesChanged(old=old, new=new):
-            return f"plan changed: {describe_capabilities(old)} -> {describe_capabilities(new)}"
+            return f"plan changed: {describe_plan_change(old, new)}"
         case RecoveryFinished(generation=generation, complete=complete, delivered=n, error=err):
             state = "complete" if complete else f"INCOMPLETE: {err}"
             return f"recovery after reconnect (generation {generation}): {n} missed, {state}"

@@ -1,0 +1,74 @@
+"""The steps of ``utd-trio demo``, in order. Each acts, then waits for the events it must cause.
+
+A step returns a one-line summary of what it verified, or raises `StepFailed` (a timeout is
+reported by the runner with what the step was waiting for).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from .._events import CapabilitiesChanged, Connected, Disconnected
+from ._demo_cast import Stage, StepFailed
+from ._format import describe_capabilities
+
+__all__ = ["STEPS", "Step"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One verified step of the demo."""
+
+    name: str
+    title: str
+    run: Callable[[Stage], Awaitable[str]]
+
+
+async def capabilities(stage: Stage) -> str:
+    """Connect alice and bob; show flags and limits; change the plan live."""
+    alice = await stage.connect("alice")
+    bob = await stage.connect("bob")
+    for user in (alice, bob):
+        caps = user.sig.capabilities
+        stage.log.note(user.name, f"connected: {describe_capabilities(caps)}", capabilities=caps)
+    caps = alice.sig.capabilities
+    if caps.signaling_enabled is not True or caps.chat_enabled is not True:
+        raise StepFailed(f"expected signaling and chat on, got {describe_capabilities(caps)}")
+    limits = caps.plan_limits
+    if limits is None or limits.max_group_members is None:
+        raise StepFailed("the mint carried no plan limits")
+    raised = limits.max_group_members * 2
+    mark = alice.mark()
+    plan = dict(stage.engine.project().limits or {})
+    await stage.engine.set_plan(limits={**plan, "max_group_members": raised})
+    changed = await alice.expect(
+        CapabilitiesChanged,
+        lambda ev: (
+            ev.new.plan_limits is not None and ev.new.plan_limits.max_group_members == raised
+        ),
+        since=mark,
+        what="CapabilitiesChanged after a live plan change",
+    )
+    assert changed.new.plan_limits is not None
+    return (
+        f"signaling and chat on; plan changed live: max_group_members "
+        f"{limits.max_group_members} -> {changed.new.plan_limits.max_group_members}"
+    )
+
+
+async def reconnect(stage: Stage) -> str:
+    """Drop bob's sockets; bob reconnects with a fresh mint."""
+    bob = stage["bob"]
+    mark = bob.mark()
+    dropped = await stage.engine.drop_sockets("bob", code=1011, reason="demo: forced drop")
+    await bob.expect(Disconnected, since=mark, what="Disconnected after the drop")
+    back = await bob.expect(Connected, since=mark, what="Connected again after the drop")
+    return f"dropped {dropped} socket(s); bob reconnected (generation {back.generation})"
+
+
+STEPS: tuple[Step, ...] = (
+    Step("capabilities", "capability flags and plan limits (and a live plan change)", capabilities),
+    Step("reconnect", "a forced reconnect loses nothing", reconnect),
+)
+"""The demo's steps, in order."""
