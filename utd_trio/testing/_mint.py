@@ -51,7 +51,7 @@ def validate_body(raw: bytes) -> tuple[str, UserProfile]:
     """Parse and check a mint body; return ``(identity, profile)`` or raise 422."""
     try:
         body: Any = json.loads(raw) if raw.strip() else None
-    except (UnicodeDecodeError, ValueError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         body = None
     if not isinstance(body, dict):
         raise EngineError(422, "invalid", "Request body must be a JSON object")

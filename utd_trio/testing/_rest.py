@@ -34,6 +34,8 @@ log = logging.getLogger("utd_trio.testing")
 
 UNAUTHORIZED_MESSAGE = "Invalid or expired token"
 MAX_JSON_BODY = 1024 * 1024
+DRAIN_LIMIT = 32 * 1024 * 1024
+"""Largest oversize body read (and discarded) so that its 413 reaches the client."""
 BANNED_MESSAGE = "User is banned"
 
 
@@ -89,18 +91,36 @@ def authenticate(state: EngineState, conn: HTTPConnection) -> AuthUser:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing more than ``limit`` bytes with 413 (without reading it all)."""
+    """The request body, refusing more than ``limit`` bytes with 413.
+
+    An oversize body is read to its end and discarded (up to :data:`DRAIN_LIMIT`) before the
+    413 goes out: a server that answers and closes while the client is still sending makes
+    the kernel reset the connection, and the client would see "server disconnected" instead
+    of the 413.
+    """
     declared = request.headers.get("content-length", "")
+    too_large = EngineError(413, "too_large", f"Request body over {limit} bytes")
     if declared.isdigit() and int(declared) > limit:
-        raise EngineError(413, "too_large", f"Request body over {limit} bytes")
+        if int(declared) <= DRAIN_LIMIT:
+            await _drain(request, DRAIN_LIMIT)
+        raise too_large
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise EngineError(413, "too_large", f"Request body over {limit} bytes")
+            await _drain(request, DRAIN_LIMIT - size)
+            raise too_large
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def _drain(request: Request, budget: int) -> None:
+    """Read and discard the rest of the body, at most ``budget`` bytes."""
+    async for chunk in request.stream():
+        budget -= len(chunk)
+        if budget < 0:
+            return
 
 
 async def read_json_object(request: Request, limit: int = MAX_JSON_BODY) -> JSONObject:
@@ -108,7 +128,7 @@ async def read_json_object(request: Request, limit: int = MAX_JSON_BODY) -> JSON
     raw = await read_body(request, limit)
     try:
         body = json.loads(raw) if raw.strip() else None
-    except (UnicodeDecodeError, ValueError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         body = None
     if not isinstance(body, dict):
         raise EngineError(422, "invalid", "Request body must be a JSON object")

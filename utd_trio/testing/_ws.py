@@ -72,7 +72,7 @@ async def process_frame(state: EngineState, session: Session, message: Inbound) 
         return
     try:
         frame: Any = json.loads(message)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply
         _invalid(state, session, "Frame is not valid JSON")
         return
     if not isinstance(frame, dict):
