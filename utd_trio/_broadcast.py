@@ -82,7 +82,8 @@ class EventStream(Generic[E]):
             self._queue.popleft()
             self.dropped += 1
         self._queue.append(event)
-        self._lot.unpark()
+        if self._lot:  # a waiting consumer; skip the call when nobody is parked
+            self._lot.unpark()
 
     async def put(self, event: Event) -> None:
         """Enqueue, waiting for room (``block`` policy)."""
@@ -108,7 +109,8 @@ class EventStream(Generic[E]):
                 raise trio.EndOfChannel
             await self._lot.park()
         event = self._queue.popleft()
-        self._room.unpark()
+        if self._room:
+            self._room.unpark()
         self.delivered += 1
         return event  # type: ignore[return-value]  # the type filter guarantees E
 
@@ -138,6 +140,10 @@ class EventHub:
 
     def __init__(self) -> None:
         self._streams: weakref.WeakSet[EventStream[Any]] = weakref.WeakSet()
+        # Publish-path cache of the stream set, rebuilt only when it changes (subscribe,
+        # discard, a stream collected): weak references, so an abandoned stream still dies.
+        self._refs: tuple[weakref.ref[EventStream[Any]], ...] | None = None
+        self._any_block = False
         self._pending: deque[Event] = deque()
         self._wake = trio.lowlevel.ParkingLot()
         self._closed = False
@@ -156,19 +162,37 @@ class EventHub:
             stream.close()
         else:
             self._streams.add(stream)
+            self._refs = None
         return stream
 
     def discard(self, stream: EventStream[Any]) -> None:
         """Forget a closed stream."""
         self._streams.discard(stream)
+        self._refs = None
+
+    def _stream_died(self, _ref: weakref.ref[EventStream[Any]]) -> None:
+        self._refs = None
+
+    def _snapshot(self) -> tuple[weakref.ref[EventStream[Any]], ...]:
+        streams = list(self._streams)
+        refs = tuple(weakref.ref(s, self._stream_died) for s in streams)
+        self._refs = refs
+        self._any_block = any(s.overflow == "block" for s in streams)
+        return refs
 
     def publish(self, event: Event) -> None:
         """Queue an event for every stream; never blocks."""
         if self._closed:
             return
         self.published += 1
-        if not self._pending and not any(s.overflow == "block" for s in self._streams):
-            self._deliver_now(event)
+        refs = self._refs
+        if refs is None:
+            refs = self._snapshot()
+        if not self._pending and not self._any_block:
+            for ref in refs:
+                stream = ref()
+                if stream is not None and stream.wants(event):
+                    stream.put_nowait(event)
             return
         self._pending.append(event)
         self._wake.unpark()
