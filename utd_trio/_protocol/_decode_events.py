@@ -150,5 +150,6 @@ def decode_event(key: str, data: Data) -> Event | None:
         WireFormatError: a known event lacks a field it cannot exist without.
 
     """
-    decoder = DECODERS.get(event_key(key))  # idempotent: a raw wire name works too
+    # Keys from decode_frame are already normalised; a raw wire name works too.
+    decoder = DECODERS.get(key) or DECODERS.get(event_key(key))
     return decoder(data) if decoder is not None else None

@@ -41,11 +41,23 @@ def camel(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
+# snake_case → camelCase of the field names the parsers ask for (literals in this package, so
+# the table stays small; bounded anyway). Optional fields are often absent, and re-deriving
+# their camelCase spelling on every frame was a visible share of event decoding.
+_CAMEL: dict[str, str] = {}
+_CAMEL_MAX = 512
+
+
 def get_field(obj: Mapping[str, Any], name: str) -> Any:
     """The value of a snake_case field, accepting its camelCase spelling too."""
     if name in obj:
         return obj[name]
-    return obj.get(camel(name))
+    alt = _CAMEL.get(name)
+    if alt is None:
+        alt = camel(name)
+        if len(_CAMEL) < _CAMEL_MAX:
+            _CAMEL[name] = alt
+    return obj.get(alt)
 
 
 def parse_bool(value: object) -> bool | None:
