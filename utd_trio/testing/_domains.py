@@ -6,10 +6,16 @@ To add a domain: write ``utd_trio/testing/_<domain>.py`` with ``install(registry
 
 from __future__ import annotations
 
-from . import _calls, _presence
+from . import _calls, _groups, _media, _presence, _push
 from ._registry import Installer
 
 __all__ = ["INSTALLERS"]
 
-INSTALLERS: tuple[Installer, ...] = (_presence.install, _calls.install)
+INSTALLERS: tuple[Installer, ...] = (
+    _presence.install,
+    _calls.install,
+    _groups.install,
+    _push.install,
+    _media.install,
+)
 """Installers run, in order, on each new engine's registry."""
