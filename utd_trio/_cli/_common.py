@@ -37,6 +37,7 @@ from typing import TypeAlias
 
 import trio
 
+from .._api import UTDApi
 from .._errors import ErrorCode, UTDStreamError
 from .._protocol import _vocab as v
 from .._signaling import Signaling, open_signaling
@@ -57,6 +58,7 @@ __all__ = [
     "client_options",
     "error_line",
     "lone_error",
+    "open_api",
     "open_client",
     "run_command",
     "run_trio",
@@ -321,3 +323,21 @@ async def open_client(
         connect_timeout=options.connect_timeout,
     ) as sig:
         yield sig
+
+
+@asynccontextmanager
+async def open_api(options: ClientOptions) -> AsyncGenerator[UTDApi]:
+    """A `UTDApi` with ``options``, holding a session minted for ``options.user``.
+
+    For one-shot REST queries that need no socket (so the user does not appear online).
+    """
+    async with UTDApi(
+        app_id=options.app_id,
+        app_key=options.app_key,
+        base_url=options.base_url,
+        ssl_context=options.ssl_context(),
+        allow_insecure=options.insecure,
+        timeout=options.connect_timeout,
+    ) as api:
+        await api.mint_session(options.user, name=options.name)
+        yield api

@@ -15,6 +15,7 @@ import trio
 
 from .._errors import UTDStreamError
 from .._events import Event
+from .._models import Attachment
 from .._signaling import Signaling, open_signaling
 from ._demo_log import DemoLog
 
@@ -96,6 +97,10 @@ class Stage:
         self.log = log
         self.users: dict[str, DemoUser] = {}
         self.waiting: str | None = None
+        self.groups: dict[str, str] = {}
+        """Group ids by name, for later steps."""
+        self.attachments: dict[str, Attachment] = {}
+        """Uploaded attachments by file name, for later steps."""
         self._nursery = nursery
 
     def __getitem__(self, name: str) -> DemoUser:

@@ -10,7 +10,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from .._events import CapabilitiesChanged, Connected, Disconnected
+from ._demo_calls import accepted_call, presence, rejected_call
 from ._demo_cast import Stage, StepFailed
+from ._demo_chat import group_chat, media_upload, push_token
 from ._format import describe_capabilities
 
 __all__ = ["STEPS", "Step"]
@@ -69,6 +71,12 @@ async def reconnect(stage: Stage) -> str:
 
 STEPS: tuple[Step, ...] = (
     Step("capabilities", "capability flags and plan limits (and a live plan change)", capabilities),
+    Step("presence", "presence: subscribe, then a user comes online", presence),
+    Step("call", "a call: invite -> ringing -> accept -> end", accepted_call),
+    Step("rejected-call", "a call that is declined", rejected_call),
+    Step("group", "a group chat", group_chat),
+    Step("push", "a push-token registration", push_token),
+    Step("media", "a media presign + upload", media_upload),
     Step("reconnect", "a forced reconnect loses nothing", reconnect),
 )
 """The demo's steps, in order."""

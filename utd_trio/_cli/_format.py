@@ -200,7 +200,7 @@ def _describe_chat(event: Event) -> str | None:
                 m.user_id if m.role == "member" else f"{m.user_id} ({m.role})"
                 for m in group.members
             )
-            who = f" {', '.join(users)}" if users else ""
+            who = f" ({', '.join(users)})" if users else ""
             return f"group {group.name!r} ({group.group_id}) {change}{who}; members: {members}"
         case _:
             return None
