@@ -19,7 +19,7 @@ async def run_cli(argv: list[str], out: Tap | None = None) -> int:
     args = build_parser().parse_args(argv)
     saved = sys.stdout
     if out is not None:
-        sys.stdout = out  # type: ignore[assignment]
+        sys.stdout = out
     try:
         status: int = await args.run_async(args)
     finally:
