@@ -91,6 +91,16 @@ async def _open_stream(url: str, ssl_context: ssl.SSLContext | None) -> tuple[_S
             stream = await trio.open_tcp_stream(host, port)
     except OSError as exc:
         raise UTDStreamError(ErrorCode.NETWORK, f"cannot connect: {exc.strerror or exc}") from None
+    if isinstance(stream, trio.SSLStream):
+        # Handshake here, not lazily inside trio-websocket: its client waits forever for the
+        # opening handshake when the first write fails, so a bad certificate would surface
+        # only as a timeout, without saying why.
+        try:
+            await stream.do_handshake()
+        except trio.BrokenResourceError as exc:
+            await trio.aclose_forcefully(stream)
+            why = exc.__cause__ or exc
+            raise UTDStreamError(ErrorCode.NETWORK, f"TLS handshake failed: {why}") from None
     return stream, host_header, resource
 
 
@@ -195,7 +205,10 @@ async def open_signal_client(
                 # Synchronous first, so nothing below can leave the shielded reader running.
                 reader_scope.cancel()
                 nursery.cancel_scope.cancel()
-                await _force_close(ws, stream)
+                # Shielded: in the now-cancelled nursery a checkpoint would raise Cancelled,
+                # which the nursery swallows along with the error being raised.
+                with trio.CancelScope(shield=True):
+                    await _force_close(ws, stream)
     except BaseExceptionGroup as group:
         raise collapse(group) from None
 
