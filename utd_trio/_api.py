@@ -311,7 +311,7 @@ class UTDApi(RestVerbs):
         except httpx.TransportError as exc:
             logger.debug("%s failed: %s", where, type(exc).__name__)
             raise UTDStreamError(
-                ErrorCode.NETWORK, f"{where}: {type(exc).__name__}: {exc}"
+                ErrorCode.NETWORK, f"{where}: {type(exc).__name__}: {_root_cause(exc)}"
             ) from exc
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
             raise UTDStreamError(
@@ -343,3 +343,19 @@ class UTDApi(RestVerbs):
                 method, url, headers=bearer_headers(fresh), body=body, params=params
             )
         return checked(response)
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The most specific message in an exception chain.
+
+    httpx's ``ConnectError`` for a refused certificate says nothing itself; the reason
+    (``CERTIFICATE_VERIFY_FAILED``…) sits a few causes down.
+    """
+    text = str(exc)
+    seen: set[int] = set()
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        text = str(cause) or text
+        cause = cause.__cause__ or cause.__context__
+    return text
