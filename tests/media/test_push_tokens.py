@@ -7,7 +7,7 @@ import trio
 
 from utd_trio import ConnectionState
 from utd_trio.testing import Engine
-from utd_trio.testing._push import PushRegistration, push_tokens
+from utd_trio.testing._push import PushRegistration
 
 from ._helpers import raw, session
 
@@ -20,14 +20,14 @@ async def test_register_twice_is_one_registration_and_refreshes_it(utd_engine: E
             await sig.register_push_token("tok-1", platform="ios", provider="apns")
             await sig.register_push_token("tok-1", platform="ios", provider="voip")
             await sig.register_push_token("tok-2", platform="web", provider="fcm")
-            assert push_tokens(utd_engine, "alice") == {
+            assert utd_engine.push_tokens("alice") == {
                 "tok-1": PushRegistration("tok-1", "ios", "voip"),
                 "tok-2": PushRegistration("tok-2", "web", "fcm"),
             }
             await sig.unregister_push_token("tok-1")
             await sig.unregister_push_token("tok-1")  # again: still fine
             await sig.unregister_push_token("never-registered")
-            assert list(push_tokens(utd_engine, "alice")) == ["tok-2"]
+            assert list(utd_engine.push_tokens("alice")) == ["tok-2"]
 
 
 async def test_a_token_moves_to_the_user_who_registers_it_last(utd_engine: Engine) -> None:
@@ -35,10 +35,10 @@ async def test_a_token_moves_to_the_user_who_registers_it_last(utd_engine: Engin
         async with session(utd_engine, "alice") as alice, session(utd_engine, "bob") as bob:
             await alice.register_push_token("shared", platform="android", provider="fcm")
             await bob.register_push_token("shared", platform="android", provider="fcm")
-            assert push_tokens(utd_engine, "alice") == {}
-            assert list(push_tokens(utd_engine, "bob")) == ["shared"]
+            assert utd_engine.push_tokens("alice") == {}
+            assert list(utd_engine.push_tokens("bob")) == ["shared"]
             await alice.unregister_push_token("shared")  # not alice's any more: a no-op
-            assert list(push_tokens(utd_engine, "bob")) == ["shared"]
+            assert list(utd_engine.push_tokens("bob")) == ["shared"]
 
 
 async def test_delete_accepts_the_token_in_the_query(utd_engine: Engine) -> None:
@@ -48,7 +48,7 @@ async def test_delete_accepts_the_token_in_the_query(utd_engine: Engine) -> None
             response = await raw(sig.api, "DELETE", PATH, params={"token": "tok/+="})
             assert response.status_code == 200
             assert response.json() == {"ok": True}
-            assert push_tokens(utd_engine, "alice") == {}
+            assert utd_engine.push_tokens("alice") == {}
             unknown = await raw(sig.api, "DELETE", PATH, params={"token": "nope"})
             assert unknown.status_code == 200
 
@@ -68,7 +68,7 @@ async def test_engine_refuses_bad_bodies_with_422_and_needs_a_bearer(utd_engine:
                 assert response.status_code == 422, body
             no_bearer = await raw(sig.api, "POST", PATH, bearer=False, json=bad[0][1])
             assert no_bearer.status_code == 401
-            assert push_tokens(utd_engine, "alice") == {}
+            assert utd_engine.push_tokens("alice") == {}
 
 
 @pytest.mark.parametrize(
@@ -98,6 +98,6 @@ async def test_push_tokens_work_with_chat_and_signaling_disabled(utd_engine: Eng
         async with session(utd_engine) as sig:
             await utd_engine.set_plan(chat_enabled=False, signaling_enabled=False)
             await sig.register_push_token("tok", platform="web", provider="fcm")
-            assert list(push_tokens(utd_engine, "alice")) == ["tok"]
+            assert list(utd_engine.push_tokens("alice")) == ["tok"]
             await sig.unregister_push_token("tok")
-            assert push_tokens(utd_engine, "alice") == {}
+            assert utd_engine.push_tokens("alice") == {}

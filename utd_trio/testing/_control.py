@@ -12,6 +12,7 @@ import trio
 
 from ._mint import default_failure_message
 from ._project import ProjectConfig, capability_snapshot
+from ._push import PushRegistration, PushTokenStore
 from ._session import Session
 from ._state import EngineState, EngineStats, MintFailure
 
@@ -204,6 +205,14 @@ class EngineControl:
         if user_id is None:
             return self._state.stats.mints
         return self._state.mint_counts[(self._state.resolve_app_id(app_id), user_id)]
+
+    # ---- devices --------------------------------------------------------------------------
+
+    def push_tokens(self, user_id: str, app_id: str | None = None) -> dict[str, PushRegistration]:
+        """The push tokens a user holds, by token, in registration order."""
+        return self._state.domain(PushTokenStore).tokens_of(
+            self._state.resolve_app_id(app_id), user_id
+        )
 
     # ---- time and counters ----------------------------------------------------------------
 
