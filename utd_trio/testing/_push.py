@@ -7,18 +7,21 @@ capability. A device token names one device, so it belongs to at most one user p
 registering a token another user holds moves it to the caller. Unregistering a token the
 caller does not hold (unknown, or another user's) is a successful no-op.
 
-Tests inspect the registrations with ``engine.push_tokens(user_id)``.
+Tests inspect the registrations with ``engine.push_tokens(user_id)`` (or :func:`push_tokens`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from ._errors import EngineError, JSONObject
 from ._registry import Registry
 from ._rest import RestContext
 from ._state import UserKey
+
+if TYPE_CHECKING:
+    from ._engine import Engine
 
 __all__ = [
     "MAX_PUSH_TOKEN",
@@ -27,6 +30,7 @@ __all__ = [
     "PushRegistration",
     "PushTokenStore",
     "install",
+    "push_tokens",
 ]
 
 PLATFORMS: Final = frozenset({"android", "ios", "web"})
@@ -77,6 +81,13 @@ class PushTokenStore:
     def tokens_of(self, app_id: str, user_id: str) -> dict[str, PushRegistration]:
         """The user's registrations by token, in registration order."""
         return dict(self._by_user.get((app_id, user_id), {}))
+
+
+def push_tokens(
+    engine: Engine, user_id: str, app_id: str | None = None
+) -> dict[str, PushRegistration]:
+    """The push tokens ``user_id`` holds on ``engine``: same as ``engine.push_tokens``."""
+    return engine.push_tokens(user_id, app_id)
 
 
 def _invalid(message: str) -> EngineError:
