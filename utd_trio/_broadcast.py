@@ -138,8 +138,11 @@ class EventStream(Generic[E]):
 class EventHub:
     """The set of live streams of one session, and the dispatcher that feeds them."""
 
-    def __init__(self) -> None:
+    def __init__(self, backlog: int = 1024) -> None:
         self._streams: weakref.WeakSet[EventStream[Any]] = weakref.WeakSet()
+        # Events published before anyone subscribed are held (bounded) for the first stream,
+        # so that e.g. a call.incoming arriving right after connect is not lost.
+        self._backlog: deque[Event] | None = deque(maxlen=backlog)
         # Publish-path cache of the stream set, rebuilt only when it changes (subscribe,
         # discard, a stream collected): weak references, so an abandoned stream still dies.
         self._refs: tuple[weakref.ref[EventStream[Any]], ...] | None = None
@@ -152,12 +155,22 @@ class EventHub:
     def subscribe(
         self, types: Iterable[type[Event]], *, buffer: int, overflow: Overflow
     ) -> EventStream[Event]:
-        """A new stream that receives every event published from now on."""
+        """A new stream that receives every event published from now on.
+
+        The first stream ever created also receives the events published before it (up to
+        the hub's backlog size, oldest dropped first), so nothing is lost between
+        ``open_signaling`` returning and the first ``events()`` call.
+        """
         kinds = tuple(types)
         for kind in kinds:
             if not (isinstance(kind, type) and issubclass(kind, Event)):  # pyright: ignore[reportUnnecessaryIsInstance]
                 raise ValueError(f"events() takes Event classes, got {kind!r}")
         stream: EventStream[Event] = EventStream(self, kinds, buffer, overflow)
+        if self._backlog is not None:
+            held, self._backlog = self._backlog, None
+            for event in held:
+                if stream.wants(event):
+                    stream.put_nowait(event)
         if self._closed:
             stream.close()
         else:
@@ -185,6 +198,9 @@ class EventHub:
         if self._closed:
             return
         self.published += 1
+        if self._backlog is not None:
+            self._backlog.append(event)
+            return
         refs = self._refs
         if refs is None:
             refs = self._snapshot()

@@ -229,11 +229,15 @@ class SignalClient:
                 try:
                     await self._ws.send_message(text)
                 except trio_websocket.ConnectionClosed as exc:
+                    # Mark the client closed now, not when the receive loop notices: callers
+                    # decide on a resend by `is_closed`.
                     code = int(exc.reason.code) if exc.reason else None
+                    self._finish(CloseInfo(code, "connection closed while sending"))
                     raise UTDStreamError(
                         ErrorCode.NETWORK, "connection is closed", status=code
                     ) from None
                 except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    self._finish(CloseInfo(None, "connection broke while sending"))
                     raise UTDStreamError(ErrorCode.NETWORK, "connection is broken") from None
             if scope.cancelled_caught:
                 await self._kill("send stalled: the engine stopped reading")

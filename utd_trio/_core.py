@@ -87,7 +87,7 @@ class SessionCore:
         self.generation = 0
         self.reconnects = 0
         self._provider = session_provider
-        self._hub = EventHub()
+        self._hub = EventHub(backlog=settings.event_buffer)
         self._live = _Live()
         self._closed = False
         self._capabilities = Capabilities()
@@ -264,9 +264,12 @@ class SessionCore:
             socket_id=client.hello.socket_id,
             server_time=client.hello.server_time,
         )
-        self._hub.publish(event)
-        if self.generation > 1 and old != self._capabilities:
-            self._hub.publish(CapabilitiesChanged(old, self._capabilities))
+        # `open_signaling` returning *is* the first connection; `Connected` marks reconnects, so
+        # a stream waiting for one never receives a stale generation 1 from the backlog.
+        if self.generation > 1:
+            self._hub.publish(event)
+            if old != self._capabilities:
+                self._hub.publish(CapabilitiesChanged(old, self._capabilities))
         return event
 
     def on_disconnected(self, event: Disconnected) -> None:

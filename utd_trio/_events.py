@@ -40,7 +40,11 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class Connected(Event):
-    """A connection generation is established and its flags and limits are loaded."""
+    """A reconnect (generation ≥ 2) is established and its flags and limits are loaded.
+
+    The first connection is not announced as an event: `open_signaling` returns only once
+    it is up, with the same facts on the session (`generation`, flags, limits).
+    """
 
     generation: int
     signaling_enabled: bool | None

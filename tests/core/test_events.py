@@ -9,7 +9,13 @@ import pytest
 import trio
 import trio.testing
 
-from utd_trio import CapabilitiesChanged, ConnectionState, Event, Signaling, open_signaling
+from utd_trio import (
+    CapabilitiesChanged,
+    ConnectionState,
+    Event,
+    Signaling,
+    open_signaling,
+)
 from utd_trio.testing import Engine, EngineState, Session
 
 Creds = Callable[..., dict[str, Any]]
@@ -88,3 +94,20 @@ def test_bad_subscription_arguments() -> None:
         hub.subscribe((), buffer=1, overflow="sometimes")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="Event classes"):
         hub.subscribe((int,), buffer=1, overflow="drop_oldest")  # type: ignore[arg-type]
+
+
+async def test_events_before_the_first_subscription_are_held_for_it(
+    utd_engine: Engine, creds: Creds
+) -> None:
+    with trio.fail_after(20):
+        async with open_signaling(**creds(utd_engine)) as sig:
+            await burst(utd_engine, 3)  # nobody is subscribed yet
+            first = sig.events()
+            second = sig.events()
+            held = [await first.receive() for _ in range(3)]
+            assert all(isinstance(ev, CapabilitiesChanged) for ev in held)
+            assert first.delivered == 3
+            await burst(utd_engine, 1)
+            # Later streams see only what is published after they were made.
+            assert isinstance(await second.receive(), CapabilitiesChanged)
+            assert second.delivered == 1
