@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
@@ -11,7 +12,7 @@ from starlette.websockets import WebSocket
 
 from ._mint import MINT_PATH, mint_endpoint
 from ._registry import RouteSpec
-from ._rest import http_exception_handler, make_route
+from ._rest import DrainBody, http_exception_handler, make_route
 from ._state import EngineState
 from ._ws import WS_PATH, AbortPeer, ws_endpoint
 
@@ -33,6 +34,7 @@ def build_app(state: EngineState, abort_peer: AbortPeer) -> Starlette:
             WebSocketRoute(WS_PATH, ws),
         ],
         exception_handlers={HTTPException: http_exception_handler},
+        middleware=[Middleware(DrainBody)],
     )
 
     def add(spec: RouteSpec) -> None:

@@ -7,10 +7,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any, cast
 
+import trio
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._errors import EngineError, JSONObject
 from ._project import ProjectConfig
@@ -19,6 +21,7 @@ from ._state import EngineState
 
 __all__ = [
     "AuthUser",
+    "DrainBody",
     "RestContext",
     "authenticate",
     "bearer_token",
@@ -35,7 +38,8 @@ log = logging.getLogger("utd_trio.testing")
 UNAUTHORIZED_MESSAGE = "Invalid or expired token"
 MAX_JSON_BODY = 1024 * 1024
 DRAIN_LIMIT = 32 * 1024 * 1024
-"""Largest oversize body read (and discarded) so that its 413 reaches the client."""
+"""Largest unread body :class:`DrainBody` reads (and discards) so the answer reaches the client."""
+DRAIN_TIMEOUT = 10.0
 BANNED_MESSAGE = "User is banned"
 
 
@@ -91,36 +95,52 @@ def authenticate(state: EngineState, conn: HTTPConnection) -> AuthUser:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing more than ``limit`` bytes with 413.
+    """The request body, refusing more than ``limit`` bytes with 413 (without reading it all).
 
-    An oversize body is read to its end and discarded (up to :data:`DRAIN_LIMIT`) before the
-    413 goes out: a server that answers and closes while the client is still sending makes
-    the kernel reset the connection, and the client would see "server disconnected" instead
-    of the 413.
+    What is left unread is drained by :class:`DrainBody` once the response is out.
     """
     declared = request.headers.get("content-length", "")
-    too_large = EngineError(413, "too_large", f"Request body over {limit} bytes")
     if declared.isdigit() and int(declared) > limit:
-        if int(declared) <= DRAIN_LIMIT:
-            await _drain(request, DRAIN_LIMIT)
-        raise too_large
+        raise EngineError(413, "too_large", f"Request body over {limit} bytes")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            await _drain(request, DRAIN_LIMIT - size)
-            raise too_large
+            raise EngineError(413, "too_large", f"Request body over {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-async def _drain(request: Request, budget: int) -> None:
-    """Read and discard the rest of the body, at most ``budget`` bytes."""
-    async for chunk in request.stream():
-        budget -= len(chunk)
-        if budget < 0:
+class DrainBody:
+    """ASGI middleware: after the app answered, read and discard the unread request body.
+
+    A server that answers early (401, 404, 405, 413...) and closes while the client is still
+    sending makes the kernel reset the connection, and the client sees "server disconnected"
+    instead of the answer. Bounded by :data:`DRAIN_LIMIT` bytes and :data:`DRAIN_TIMEOUT`.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
             return
+        done = False
+
+        async def tracked() -> Message:
+            nonlocal done
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                done = True
+            return message
+
+        await self.app(scope, tracked, send)
+        budget = DRAIN_LIMIT
+        with trio.move_on_after(DRAIN_TIMEOUT):
+            while not done and budget > 0:
+                budget -= len((await tracked()).get("body", b""))
 
 
 async def read_json_object(request: Request, limit: int = MAX_JSON_BODY) -> JSONObject:
