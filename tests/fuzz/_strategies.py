@@ -102,6 +102,25 @@ bodies = st.one_of(
     st.fixed_dictionaries(
         {},
         optional={
+            name: json_values
+            for name in (
+                "token",
+                "platform",
+                "provider",
+                "filename",
+                "content_type",
+                "size",
+                "conversation_id",
+                "name",
+                "member_ids",
+                "user_ids",
+                "role",
+            )
+        },
+    ).map(lambda d: _utf8(json.dumps(d))),
+    st.fixed_dictionaries(
+        {},
+        optional={
             "identity": json_values,
             "name": json_values,
             "os": json_values,

@@ -21,7 +21,7 @@ from ._host import EngineHost, engine_host
 from ._strategies import big, deep_json, json_values, text
 
 FUZZ = settings(
-    max_examples=80,
+    max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -104,9 +104,37 @@ def _check(replies: list[dict[str, Any]], *, silent: bool = False) -> None:
 
 
 event_names = st.one_of(
-    st.sampled_from(CONTRACT_EVENTS + RESERVED), text, json_values, st.just("x" * 5000)
+    st.sampled_from(CONTRACT_EVENTS),
+    st.sampled_from(CONTRACT_EVENTS + RESERVED),
+    text,
+    json_values,
+    st.just("x" * 5000),
+)
+# Contract field names with hostile values, so fuzz input reaches past "data must be an object".
+FIELDS = [
+    "to",
+    "type",
+    "metadata",
+    "call_id",
+    "reason",
+    "user_ids",
+    "client_id",
+    "group_id",
+    "text",
+    "attachment",
+    "conversation_id",
+    "up_to_seq",
+    "is_typing",
+]
+contract_data = st.fixed_dictionaries(
+    {},
+    optional={
+        name: json_values | st.sampled_from(["alice", "ws-fuzzer", "bob"]) for name in FIELDS
+    },
 )
 data_values = st.one_of(
+    contract_data,
+    contract_data,
     json_values,
     st.dictionaries(text, json_values, max_size=5),
     st.builds(lambda n: {"text": big("y" * n)}, st.integers(0, 200_000)),
