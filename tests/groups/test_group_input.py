@@ -45,7 +45,7 @@ async def test_engine_refuses_bad_member_role_and_rename_bodies_with_422(
         async with apis(utd_engine, "alice") as (alice,):
             gid = (await alice.create_group("team", ["bob"])).group_id
             base = f"{GROUPS}/{gid}"
-            bad = [
+            bad: list[tuple[str, str, dict[str, Any] | None]] = [
                 ("POST", f"{base}/members", {"user_ids": []}),
                 ("POST", f"{base}/members", {"user_ids": ["ok", ""]}),
                 ("PUT", f"{base}/members/bob/role", {"role": "owner"}),

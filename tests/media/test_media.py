@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -143,7 +144,11 @@ async def test_an_unknown_or_expired_upload_url_is_refused(
         async with session(utd_engine) as sig:
             ticket = await sig.presign_upload("a.txt", "text/plain", 2)
             unknown = ticket.upload_url.rsplit("/", 1)[0] + "/not-a-ticket"
-            put = {"bearer": False, "headers": dict(ticket.headers), "content": b"hi"}
+            put: dict[str, Any] = {
+                "bearer": False,
+                "headers": dict(ticket.headers),
+                "content": b"hi",
+            }
             assert (await raw(sig.api, "PUT", unknown, **put)).status_code == 404
             autojump_clock.jump(901)
             assert (await raw(sig.api, "PUT", ticket.upload_url, **put)).status_code == 403

@@ -56,7 +56,7 @@ async def test_delete_accepts_the_token_in_the_query(utd_engine: Engine) -> None
 async def test_engine_refuses_bad_bodies_with_422_and_needs_a_bearer(utd_engine: Engine) -> None:
     with trio.fail_after(10):
         async with session(utd_engine) as sig:
-            bad = [
+            bad: list[tuple[str, dict[str, str]]] = [
                 ("POST", {"token": "t", "platform": "symbian", "provider": "fcm"}),
                 ("POST", {"token": "t", "platform": "ios", "provider": "pigeon"}),
                 ("POST", {"token": "", "platform": "ios", "provider": "apns"}),
