@@ -18,6 +18,7 @@ from .._events import Event
 from .._models import Attachment
 from .._signaling import Signaling, open_signaling
 from ._demo_log import DemoLog
+from ._format import describe_capabilities, is_replay
 
 if TYPE_CHECKING:
     from utd_trio.testing import Engine
@@ -128,11 +129,14 @@ class Stage:
                 backoff_base=0.05,
             ) as sig:
                 user = DemoUser(sig, self)
+                caps = sig.capabilities
+                self.log.note(name, f"connected: {describe_capabilities(caps)}", capabilities=caps)
                 with user._scope:  # pyright: ignore[reportPrivateUsage]
                     async with sig.events(overflow="block") as stream:
                         task_status.started(user)
                         async for event in stream:
-                            user._record(event)  # pyright: ignore[reportPrivateUsage]
+                            if not is_replay(event, 1):
+                                user._record(event)  # pyright: ignore[reportPrivateUsage]
         except UTDStreamError as error:
             if user is None:
                 raise
