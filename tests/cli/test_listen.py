@@ -10,6 +10,7 @@ import signal
 import pytest
 import trio
 
+from utd_trio import open_signaling
 from utd_trio.testing import Engine
 
 from ._helpers import Tap, client_args, run_cli
@@ -106,3 +107,24 @@ async def test_tls_without_the_ca_is_refused(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith("utd-trio listen: engine unreachable")
+
+
+async def test_listen_follows_presence(utd_engine: Engine, tap: Tap) -> None:
+    project = utd_engine.default_project
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+
+            async def listen() -> None:
+                argv = ["listen", *client_args(utd_engine), "--presence", "carol"]
+                assert await run_cli([*argv, "--max-events", "1"], tap) == 0
+
+            nursery.start_soon(listen)
+            await tap.wait_for("carol is offline")
+            async with open_signaling(
+                app_id=project.app_id,
+                app_key=project.app_key,
+                user_id="carol",
+                base_url=utd_engine.base_url,
+            ):
+                await tap.wait_for("carol is online")
+    assert tap.lines[-1].split()[2:] == ["alice", "carol", "is", "online"]

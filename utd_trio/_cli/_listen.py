@@ -55,6 +55,13 @@ def register(subparsers: Subparsers) -> None:
     add_client_options(parser)
     add_output_options(parser)
     parser.add_argument(
+        "--presence",
+        nargs="+",
+        default=[],
+        metavar="USER",
+        help="also follow these users' presence",
+    )
+    parser.add_argument(
         "--max-events", type=int, metavar="N", help="stop after N events (default: no limit)"
     )
     parser.add_argument(
@@ -96,5 +103,15 @@ async def _listen(args: argparse.Namespace) -> int:
     with trio.move_on_after(args.duration if args.duration is not None else float("inf")):
         async with open_client(options) as sig:
             show_connected(printer, sig)
-            await _print_events(sig, printer, args.max_events)
+            async with trio.open_nursery() as nursery:
+                if args.presence:
+                    nursery.start_soon(_follow_presence, sig, printer, list(args.presence))
+                await _print_events(sig, printer, args.max_events)
+                nursery.cancel_scope.cancel()
     return EXIT_OK
+
+
+async def _follow_presence(sig: Signaling, printer: EventPrinter, users: list[str]) -> None:
+    for info in await sig.subscribe_presence(users):
+        state = "online" if info.online else "offline"
+        printer.note(info.user_id, f"{info.user_id} is {state}", presence=info)
