@@ -7,7 +7,7 @@ match `uv.lock` and CI.
 import nox
 
 nox.options.default_venv_backend = "none"
-nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
 
 
 @nox.session
@@ -28,3 +28,19 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict and pyright (strict) on the library."""
     session.run("uv", "run", "mypy", "utd_trio", external=True)
     session.run("uv", "run", "pyright", "utd_trio", external=True)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into site/ with warnings as errors (mkdocs --strict)."""
+    session.run(
+        "uv",
+        "run",
+        "--group",
+        "docs",
+        "mkdocs",
+        "build",
+        "--strict",
+        external=True,
+        env={"NO_MKDOCS_2_WARNING": "1"},
+    )
