@@ -6,7 +6,7 @@ To add a domain: write ``utd_trio/testing/_<domain>.py`` with ``install(registry
 
 from __future__ import annotations
 
-from . import _calls, _groups, _media, _presence, _push
+from . import _calls, _chat, _groups, _media, _presence, _push
 from ._registry import Installer
 
 __all__ = ["INSTALLERS"]
@@ -14,6 +14,7 @@ __all__ = ["INSTALLERS"]
 INSTALLERS: tuple[Installer, ...] = (
     _presence.install,
     _calls.install,
+    _chat.install,
     _groups.install,
     _push.install,
     _media.install,
