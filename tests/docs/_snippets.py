@@ -9,14 +9,17 @@ section):
   ``app_key``, ``app_secret``, ``engine``. Guard any ``trio.run(main, ...)`` with
   ``if __name__ == "__main__":`` (the block does not run as ``__main__``).
 - A block that defines ``test_*`` coroutine functions has each called with the pytest
-  fixtures it names (``utd_engine``, ``utd_engine_tls``), like pytest would.
+  fixtures it names (``utd_engine``, ``utd_engine_tls``, ``autojump_clock``), like pytest
+  would: a test asking for ``autojump_clock`` runs in a ``trio.run`` of its own with a
+  ``MockClock(autojump_threshold=0)``, the engine fixture inside it.
 - Any other block runs as a script body where top-level ``await`` / ``async with`` is allowed
   and ``base_url``, ``app_id``, ``app_key``, ``app_secret`` and ``engine`` are predefined (the
   hidden prelude). So a fragment may use them without defining them.
 - An HTML comment on the line before the fence tunes a block, e.g.
   ``<!-- snippet: no-run -->`` (skipped, reported as skipped: keep these rare),
   ``<!-- snippet: timeout=30 -->``, ``<!-- snippet: engine=tls -->`` (an HTTPS/WSS engine;
-  ``ssl_context`` is then predefined too), ``<!-- snippet: engine=none -->`` (no engine).
+  ``ssl_context`` is then predefined too; a block naming the ``utd_engine_tls`` fixture gets
+  one without the marker), ``<!-- snippet: engine=none -->`` (no engine).
   Options combine: ``<!-- snippet: timeout=30 engine=tls -->``.
 """
 
@@ -29,6 +32,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import trio
+import trio.testing
 
 from utd_trio.testing import Engine, open_engine
 
@@ -65,8 +71,9 @@ class Snippet:
 
     @property
     def engine_kind(self) -> str:
-        """``plain`` (default), ``tls`` or ``none``."""
-        return self.options.get("engine", "plain")
+        """``plain`` (default), ``tls`` (default if it names ``utd_engine_tls``) or ``none``."""
+        default = "tls" if "utd_engine_tls" in self.source else "plain"
+        return self.options.get("engine", default)
 
 
 def _display(path: Path) -> str:
@@ -157,9 +164,33 @@ async def _run_in(snippet: Snippet, engine: Engine | None) -> None:
     fixtures: dict[str, Any] = {}
     if engine is not None:
         fixtures["utd_engine_tls" if engine.tls else "utd_engine"] = engine
-    for name, value in namespace.items():
-        if name.startswith("test_") and inspect.iscoroutinefunction(value):
-            await _call_with(value, fixtures, f"{snippet.id}: {name}()")
+    for name, value in list(namespace.items()):
+        if not (name.startswith("test_") and inspect.iscoroutinefunction(value)):
+            continue
+        what = f"{snippet.id}: {name}()"
+        if "autojump_clock" in inspect.signature(value).parameters:
+            await _run_with_autojump(value, snippet, what)
+        else:
+            await _call_with(value, fixtures, what)
+
+
+async def _run_with_autojump(test: Callable[..., Any], snippet: Snippet, what: str) -> None:
+    """Run a test asking for ``autojump_clock`` in its own ``trio.run`` with a MockClock.
+
+    Like pytest-trio does: the clock (and so the engine fixture) belongs to that run, which
+    gets a worker thread of its own.
+    """
+
+    async def body() -> None:
+        clock = trio.lowlevel.current_clock()
+        async with open_engine(tls=snippet.engine_kind == "tls") as engine:
+            fixture = "utd_engine_tls" if engine.tls else "utd_engine"
+            await _call_with(test, {fixture: engine, "autojump_clock": clock}, what)
+
+    def run() -> None:
+        trio.run(body, clock=trio.testing.MockClock(autojump_threshold=0))
+
+    await trio.to_thread.run_sync(run, abandon_on_cancel=True)
 
 
 async def run_snippet(snippet: Snippet) -> None:
