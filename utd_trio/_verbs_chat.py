@@ -1,15 +1,164 @@
 """Facade verbs of `Signaling`.
 
 Chat messages, receipts, typing, history and no-loss recovery across reconnects (chat capability).
+
+`send_message` makes each message's ``client_id`` itself (a UUID). The engine is idempotent on
+it, so a send whose socket drops before the ack is sent again on the next connection with the
+same id and returns the one stored message — never a duplicate. Typing lives in `_typing.py`,
+the recovery of messages missed during a reconnect gap in `_recovery.py`.
 """
 
 from __future__ import annotations
 
-from ._core import SessionCore
+import uuid
+from typing import Any
+
+from ._errors import ErrorCode, UTDStreamError
+from ._models import Attachment, ChatMessage, Conversation, HistoryPage, JSONObject
+from ._protocol import _vocab as v
+from ._protocol._parse import WireFormatError, parse_message
+from ._protocol._validate import check_metadata, check_non_empty
+from ._recovery import ChatRecovery
+from ._typing import ChatTyping, chat_target
 
 
-class ChatVerbs(SessionCore):
+def _check_text(text: object) -> str | None:
+    if text is None:
+        return None
+    if not isinstance(text, str) or not text:
+        raise ValueError("text must be a non-empty string")
+    if len(text) > v.MAX_TEXT_CHARS:
+        raise ValueError(f"text is {len(text)} characters; the limit is {v.MAX_TEXT_CHARS}")
+    return text
+
+
+def _check_seq(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"up_to_seq must be a non-negative integer, got {value!r}")
+    return value
+
+
+class ChatVerbs(ChatTyping, ChatRecovery):
     """Mixin of `Signaling`.
 
     Chat messages, receipts, typing, history and no-loss recovery (chat capability).
+
+    Incoming messages arrive as `MessageReceived` (this user's own too, when sent from
+    another device), receipts as `ReceiptReceived`, typing as `TypingChanged`. After every
+    reconnect the messages missed during the gap are delivered first, flagged ``recovered``,
+    followed by `RecoveryFinished`. Errors come out as `UTDStreamError`: FEATURE_DISABLED
+    (``is_chat_disabled``) when the plan has no chat, INVALID for input the engine refuses,
+    NOT_FOUND for an unknown group, FORBIDDEN for a group or conversation you are not part
+    of, TIMEOUT, CLOSED. Bad arguments raise ValueError naming the field, before any I/O.
     """
+
+    async def send_message(
+        self,
+        *,
+        to: str | None = None,
+        group_id: str | None = None,
+        text: str | None = None,
+        attachment: Attachment | None = None,
+        metadata: JSONObject | None = None,
+    ) -> ChatMessage:
+        """Send a message to user ``to`` or to group ``group_id`` and return it as stored.
+
+        A message holds ``text`` (at most 4000 characters), an ``attachment`` (from
+        `upload` / `presign_upload`), or both, and optional ``metadata`` (a JSON object of at
+        most 16 KiB). The other participants and this user's other devices get
+        `MessageReceived`. If the connection drops before the engine's answer, the request
+        is sent again on the next connection (within the request timeout) and returns the
+        same message: exactly one message is stored, or an error is raised. Sending stops
+        this user's typing state in the conversation.
+
+        Raises:
+            ValueError: both or neither of ``to`` / ``group_id``; ``to`` invalid or this
+                user; neither ``text`` nor ``attachment``; ``text`` empty or too long;
+                ``attachment`` not an `Attachment`; bad ``metadata``.
+            UTDStreamError: FEATURE_DISABLED, NOT_FOUND (unknown group), FORBIDDEN (not a
+                member), INVALID, TIMEOUT, CLOSED, PROTOCOL (an unusable answer).
+        """
+        key, wire = chat_target(to, group_id, self.user_id)
+        body = _check_text(text)
+        if attachment is not None and not isinstance(attachment, Attachment):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise ValueError(f"attachment must be an Attachment, got {type(attachment).__name__}")
+        if body is None and attachment is None:
+            raise ValueError("text or attachment: a message needs at least one of them")
+        extra = check_metadata(metadata)
+        data: dict[str, Any] = {"client_id": str(uuid.uuid4()), wire: key[1]}
+        if body is not None:
+            data["text"] = body
+        if attachment is not None:
+            data["attachment"] = attachment.to_wire()
+        if extra is not None:
+            data["metadata"] = extra
+        reply = await self.request(v.REQ_MESSAGE_SEND, data, idempotent=True)
+        try:
+            message = parse_message(reply)
+        except WireFormatError as exc:
+            raise UTDStreamError(ErrorCode.PROTOCOL, f"message.send answer: {exc}") from None
+        self._note_sent(message)
+        await self._stop_typing_after_send(key)
+        return message
+
+    async def mark_delivered(self, conversation_id: str, up_to_seq: int) -> None:
+        """Tell the other participants that messages up to ``up_to_seq`` reached this user.
+
+        They (and this user's other devices) get a `ReceiptReceived` only when the mark
+        advances; a seq past the last message is clamped to it.
+
+        Raises:
+            ValueError: an empty ``conversation_id`` or a negative ``up_to_seq``.
+            UTDStreamError: FEATURE_DISABLED, FORBIDDEN (not a participant), NOT_FOUND.
+        """
+        await self._mark(v.REQ_MESSAGE_DELIVERED, conversation_id, up_to_seq)
+
+    async def mark_read(self, conversation_id: str, up_to_seq: int) -> None:
+        """Tell the other participants this user read messages up to ``up_to_seq``.
+
+        Read implies delivered. Receipts go out only when the mark advances (clamped).
+
+        Raises:
+            ValueError: an empty ``conversation_id`` or a negative ``up_to_seq``.
+            UTDStreamError: FEATURE_DISABLED, FORBIDDEN (not a participant), NOT_FOUND.
+        """
+        await self._mark(v.REQ_MESSAGE_READ, conversation_id, up_to_seq)
+
+    async def _mark(self, event: str, conversation_id: str, up_to_seq: int) -> None:
+        data = {
+            "conversation_id": check_non_empty(conversation_id, "conversation_id"),
+            "up_to_seq": _check_seq(up_to_seq),
+        }
+        # A mark only moves forward, so sending it twice is harmless.
+        await self.request(event, data, idempotent=True)
+
+    async def history(
+        self,
+        conversation_id: str,
+        *,
+        after: int | None = None,
+        before: int | None = None,
+        limit: int = 50,
+    ) -> HistoryPage:
+        """One page of a conversation's history, ascending by ``seq``.
+
+        With ``after``: the oldest messages after that seq (page forward with the last
+        seq); without: the newest, before ``before`` if given (page back with the first
+        seq). ``has_more`` says whether more exist in that direction. Messages older than
+        the plan's ``history_days`` are not returned.
+
+        Raises:
+            ValueError: empty ``conversation_id``, negative ``after``/``before``, ``limit``
+                outside 1..200.
+            UTDStreamError: FEATURE_DISABLED, FORBIDDEN (not a participant), NOT_FOUND, and
+                the transport errors of every REST call.
+        """
+        return await self.api.history(conversation_id, after=after, before=before, limit=limit)
+
+    async def conversations(self) -> tuple[Conversation, ...]:
+        """This user's conversations (DMs with messages and groups), most recent first.
+
+        Raises:
+            UTDStreamError: FEATURE_DISABLED, and the transport errors of every REST call.
+        """
+        return await self.api.conversations()

@@ -1,0 +1,211 @@
+"""No message lost across a reconnect gap (protocol §8): the chat half of `Signaling`.
+
+The session remembers, per conversation, the highest ``seq`` it delivered as a
+`MessageReceived`, a bounded set of message ids it has seen (its own sends included), and the
+latest engine wall-clock time it observed (each hello's ``server_time``, every message's
+``created_at``, every receipt's ``at``).
+
+After every reconnect a connect hook lists the conversations and
+
+- for a conversation it has delivered from whose last ``seq`` is newer, pages the history
+  ``after`` the last delivered seq until ``has_more`` is false;
+- for a conversation it has not delivered from whose last message was created at or after
+  the *moment of loss*, pages back with ``before`` from the newest page until it reaches
+  older messages, and delivers those created at or after that moment.
+
+The moment of loss is the latest engine time observed before the gap. That is never later
+than the real loss (a half-dead socket may have swallowed frames the engine thinks it sent),
+so nothing is skipped; it is earlier by at most the quiet time before the loss, and a message
+in a conversation the session never delivered from cannot have been delivered anyway. If a
+recovery does not complete, the next one starts from the same moment.
+
+Recovered messages are published as ``MessageReceived(recovered=True)`` in ``seq`` order per
+conversation. Live ``MessageReceived`` events that arrive on the new connection meanwhile are
+held back and released afterwards, so missed messages always come before newer live ones;
+duplicates are dropped by id (and by ``seq`` at or below the last delivered). The hook ends
+with `RecoveryFinished` and never raises: a failure to fetch is reported there.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from datetime import datetime
+from typing import Final
+
+from ._client import SignalClient
+from ._core import SessionCore
+from ._errors import ErrorCode, UTDStreamError
+from ._events import Event, MessageReceived, ReceiptReceived, RecoveryFinished
+from ._models import ChatMessage, Conversation
+
+log = logging.getLogger("utd_trio.chat")
+
+SEEN_IDS_MAX: Final = 10_000
+"""How many message ids the session remembers for de-duplication."""
+
+RECOVERY_PAGE: Final = 200
+"""History page size used by recovery (the contract's maximum)."""
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
+
+
+class ChatRecovery(SessionCore):
+    """Mixin of `Signaling`: delivery bookkeeping and recovery of missed messages."""
+
+    def _install_domains(self) -> None:
+        self._last_seq: dict[str, int] = {}
+        self._seen_ids: OrderedDict[str, None] = OrderedDict()
+        self._held: list[MessageReceived] = []
+        self._recovered_generation = 1  # the first connection has nothing to recover
+        self._time_generation = 0
+        self._time_now: datetime | None = None  # latest engine time seen on this connection
+        self._time_before: datetime | None = None  # ... on every earlier connection
+        self._unrecovered_since: datetime | None = None
+        self.add_event_hook(self._on_chat_event)
+        self.add_connect_hook(self._recover)
+        super()._install_domains()
+
+    def last_delivered_seq(self, conversation_id: str) -> int | None:
+        """The highest ``seq`` delivered as `MessageReceived` in a conversation, if any."""
+        return self._last_seq.get(conversation_id)
+
+    # --- bookkeeping -----------------------------------------------------------------------
+
+    def _observe(self, moment: datetime | None) -> None:
+        """Record an engine wall-clock time seen on the current connection."""
+        if self._time_generation != self.generation:
+            self._time_before = _later(self._time_before, self._time_now)
+            self._time_now = None
+            self._time_generation = self.generation
+        self._time_now = _later(self._time_now, moment)
+
+    def _remember_id(self, message_id: str) -> None:
+        self._seen_ids[message_id] = None
+        self._seen_ids.move_to_end(message_id)
+        while len(self._seen_ids) > SEEN_IDS_MAX:
+            self._seen_ids.popitem(last=False)
+
+    def _note_sent(self, message: ChatMessage) -> None:
+        """Remember a message this session sent, so recovery never delivers it back."""
+        self._remember_id(message.id)
+        self._observe(message.created_at)
+
+    def _is_duplicate(self, message: ChatMessage) -> bool:
+        if message.id in self._seen_ids:
+            return True
+        last = self._last_seq.get(message.conversation_id)
+        return last is not None and message.seq <= last
+
+    def _deliver(self, message: ChatMessage) -> bool:
+        """Record ``message`` as delivered; False if it is a duplicate (not to publish)."""
+        if self._is_duplicate(message):
+            return False
+        self._remember_id(message.id)
+        self._last_seq[message.conversation_id] = message.seq
+        return True
+
+    def _on_chat_event(self, event: Event) -> Event | None:
+        """Event hook: record times and deliveries; hold live messages during recovery."""
+        if isinstance(event, ReceiptReceived):
+            self._observe(event.at)
+            return event
+        if not isinstance(event, MessageReceived):
+            return event
+        self._observe(event.message.created_at)
+        if self.generation > self._recovered_generation:
+            self._held.append(event)
+            return None
+        return event if self._deliver(event.message) else None
+
+    # --- recovery --------------------------------------------------------------------------
+
+    async def _recover(self, client: SignalClient, generation: int) -> None:
+        """Connect hook: fetch and publish what the gap swallowed, then release held events."""
+        self._observe(client.hello.server_time)
+        if generation <= 1:
+            return
+        if self._unrecovered_since is None:
+            self._unrecovered_since = self._time_before
+        delivered = 0
+        error: str | None = None
+        try:
+            delivered = await self._fetch_missed(self._unrecovered_since)
+        except UTDStreamError as exc:
+            error = f"history could not be fetched: {exc}"
+        except Exception as exc:  # never let recovery take the session down
+            log.exception("chat recovery failed")
+            error = f"recovery failed: {exc!r}"
+        if error is None:
+            self._unrecovered_since = None
+        self._recovered_generation = generation
+        held, self._held = self._held, []
+        for event in held:
+            if self._deliver(event.message):
+                self.publish(event)
+        self.publish(RecoveryFinished(generation, error is None, delivered, error))
+
+    async def _fetch_missed(self, since: datetime | None) -> int:
+        """Publish every missed message; return how many. Raises on a failed fetch."""
+        if self.chat_enabled is False and not self._last_seq:
+            return 0  # no chat on this plan and nothing known: nothing can have been missed
+        delivered = 0
+        unknown_without_time = False
+        for conversation in await self.api.conversations():
+            last = conversation.last_message
+            if last is None:
+                continue
+            cid = conversation.conversation_id
+            known = self._last_seq.get(cid)
+            if known is not None:
+                if last.seq > known:
+                    delivered += await self._page_forward(cid, known)
+            elif since is None:
+                unknown_without_time = True
+            elif last.created_at is None or last.created_at >= since:
+                delivered += await self._page_back(conversation, since)
+        if unknown_without_time:
+            raise UTDStreamError(
+                ErrorCode.PROTOCOL,
+                "the engine sent no server_time; new conversations could not be checked",
+            )
+        return delivered
+
+    def _publish_recovered(self, messages: list[ChatMessage]) -> int:
+        count = 0
+        for message in sorted(messages, key=lambda m: m.seq):
+            if self._deliver(message):
+                self.publish(MessageReceived(message, recovered=True))
+                count += 1
+        return count
+
+    async def _page_forward(self, cid: str, after: int) -> int:
+        """Page ``after`` the last delivered seq until ``has_more`` is false."""
+        count = 0
+        while True:
+            page = await self.api.history(cid, after=after, limit=RECOVERY_PAGE)
+            newer = [m for m in page.messages if m.seq > after]
+            count += self._publish_recovered(newer)
+            if not page.has_more or not newer:
+                return count
+            after = max(m.seq for m in newer)
+
+    async def _page_back(self, conversation: Conversation, since: datetime) -> int:
+        """Page back from the newest message until one is older than ``since``."""
+        cid = conversation.conversation_id
+        found: list[ChatMessage] = []
+        before: int | None = None
+        while True:
+            page = await self.api.history(cid, before=before, limit=RECOVERY_PAGE)
+            messages = [m for m in page.messages if before is None or m.seq < before]
+            fresh = [m for m in messages if m.created_at is None or m.created_at >= since]
+            found.extend(fresh)
+            if not page.has_more or not messages or len(fresh) < len(messages):
+                return self._publish_recovered(found)
+            before = min(m.seq for m in messages)
