@@ -44,3 +44,23 @@ def docs(session: nox.Session) -> None:
         external=True,
         env={"NO_MKDOCS_2_WARNING": "1"},
     )
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmarks (not part of the default run): writes benchmarks/RESULTS.md.
+
+    ``websockets`` is added for this run only (not a project dependency): the receive
+    benchmark measures it as the alternative transport behind the seam.
+    """
+    session.run(
+        "uv",
+        "run",
+        "--with",
+        "websockets>=16",
+        "python",
+        "-m",
+        "benchmarks.run_all",
+        *session.posargs,
+        external=True,
+    )

@@ -1,0 +1,272 @@
+"""Scale: N concurrent `open_signaling` sessions in one process, heartbeats on.
+
+For each N (100, 1,000, 5,000) a fresh worker process opens N sessions (distinct users)
+against the reference engine, itself in another fresh process with a short heartbeat
+interval (``--heartbeat``, default 1 s, so idle cost is measurable). The worker reports:
+
+- resident memory per session: (RSS with N sessions − RSS before) / N;
+- idle CPU of the worker over a window: % of one core, and per heartbeat (µs);
+- whether every session stayed connected with no reconnect.
+
+Two variants: ``own-http`` (each session makes its own httpx client: the default) and
+``shared-http`` (one ``http_client=`` passed to every session, what a load-test harness
+would do). Linearity: per-session cost at the largest N over that at N = 100.
+
+    uv run python -m benchmarks.scale [--smoke] [--sizes 100,1000,5000] [--heartbeat 1.0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import json
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any
+
+import httpx
+import trio
+
+from utd_trio import ConnectionState, Signaling, open_signaling
+
+from ._common import ROOT, Result, cpu_seconds, raise_fd_limit, rss_bytes, server_process
+
+OPEN_CONCURRENCY = 64
+OWN_HTTP_MAX = 100  # own-http costs ~1.7 MiB and an SSL context per session; see README
+DEFAULT_INTERVAL = 25.0  # the engine's default heartbeat interval, for extrapolation
+
+
+async def worker(
+    info: dict[str, Any], n: int, variant: str, window: float, connect_cap: float, settle: float
+) -> dict[str, Any]:
+    """Open n sessions, measure, close them; runs in its own process."""
+    raise_fd_limit(max(4 * n + 256, 1024))
+    creds = {"app_id": info["app_id"], "app_key": info["app_key"], "base_url": info["base_url"]}
+    shared = httpx.AsyncClient() if variant == "shared-http" else None
+    gc.collect()
+    rss0 = rss_bytes()
+    sigs: list[Signaling] = []
+    failures: list[str] = []
+    stop = trio.Event()
+    all_in = trio.Event()
+    gate = trio.Semaphore(OPEN_CONCURRENCY)
+
+    def settled() -> None:
+        if len(sigs) + len(failures) >= n:
+            all_in.set()
+
+    async def one(i: int) -> None:
+        extra: dict[str, Any] = {"http_client": shared} if shared is not None else {}
+        await gate.acquire()
+        held = True
+        try:
+            async with open_signaling(user_id=f"scale_{i:05d}", **creds, **extra) as sig:
+                gate.release()
+                held = False
+                sigs.append(sig)
+                settled()
+                await stop.wait()
+        except Exception as exc:
+            failures.append(repr(exc)[:200])
+            settled()
+        finally:
+            if held:
+                gate.release()
+
+    result: dict[str, Any] = {"n": n, "variant": variant}
+    async with trio.open_nursery() as nursery:
+        t0 = time.perf_counter()
+        for i in range(n):
+            nursery.start_soon(one, i)
+        with trio.move_on_after(connect_cap):
+            await all_in.wait()
+        result["connect_seconds"] = time.perf_counter() - t0
+        result["connected"] = len(sigs)
+        await trio.sleep(settle)  # let the first heartbeats and allocator settle
+        gc.collect()
+        result["rss_delta_bytes"] = rss_bytes() - rss0
+        reconnects0 = sum(s.reconnects for s in sigs)
+        cpu0, engine0, w0 = cpu_seconds(), cpu_seconds(info["pid"]), time.perf_counter()
+        await trio.sleep(window)
+        cpu1, engine1, w1 = cpu_seconds(), cpu_seconds(info["pid"]), time.perf_counter()
+        result["window"] = w1 - w0
+        result["cpu_seconds"] = cpu1 - cpu0
+        result["engine_cpu_seconds"] = engine1 - engine0
+        result["reconnects"] = sum(s.reconnects for s in sigs) - reconnects0
+        result["frames_sent"] = sum(s.stats.frames_sent for s in sigs)
+        result["still_connected"] = sum(s.state is ConnectionState.CONNECTED for s in sigs)
+        stop.set()
+        t1 = time.perf_counter()
+    result["close_seconds"] = time.perf_counter() - t1
+    result["failures"] = failures[:5]
+    result["failure_count"] = len(failures)
+    if shared is not None:
+        await shared.aclose()
+    return result
+
+
+@contextlib.asynccontextmanager
+async def _engine(heartbeat: float) -> AsyncIterator[dict[str, Any]]:
+    async with server_process("_engine_server", "--heartbeat-interval", str(heartbeat)) as info:
+        yield info
+
+
+async def run_one(
+    n: int, variant: str, heartbeat: float, window: float, connect_cap: float
+) -> dict[str, Any]:
+    async with _engine(heartbeat) as info:
+        cmd = [
+            sys.executable,
+            "-m",
+            "benchmarks.scale",
+            "--worker",
+            json.dumps(
+                {
+                    "info": info,
+                    "n": n,
+                    "variant": variant,
+                    "window": window,
+                    "cap": connect_cap,
+                    "settle": 0.2 if window < 1 else 1.0,
+                }
+            ),
+        ]
+        proc = await trio.run_process(
+            cmd, capture_stdout=True, capture_stderr=True, cwd=str(ROOT), check=False
+        )
+    if proc.returncode != 0:
+        tail = proc.stderr.decode(errors="replace").strip().splitlines()[-3:]
+        return {"n": n, "variant": variant, "error": f"worker exited {proc.returncode}: {tail}"}
+    out: dict[str, Any] = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+    out["heartbeat"] = heartbeat
+    return out
+
+
+async def run(
+    *,
+    smoke: bool = False,
+    sizes: tuple[int, ...] | None = None,
+    heartbeat: float = 1.0,
+    variants: tuple[str, ...] | None = None,
+) -> Result:
+    sizes = sizes or ((5,) if smoke else (100, 1000, 5000))
+    variants = variants or (("shared-http",) if smoke else ("own-http", "shared-http"))
+    window = 0.3 if smoke else 10.0
+    command = "uv run python -m benchmarks.scale" + (" --smoke" if smoke else "")
+    result = Result("Scale: many sessions in one process (#7.3)", command)
+    rows: list[dict[str, Any]] = []
+    for variant in variants:
+        for n in sizes:
+            if variant == "own-http" and n > OWN_HTTP_MAX and not smoke:
+                result.notes.append(
+                    f"own-http N={n:,}: skipped: each session builds its own httpx client and "
+                    "SSL context (≈ 1.7 MiB, tens of ms of CPU); at N=1,000 with a 1 s "
+                    "heartbeat the setup starved the loop into idle-timeout reconnects and the "
+                    "run did not settle within its time cap. See the shared-http rows."
+                )
+                continue
+            cap = 30.0 if smoke else max(60.0, n * 0.05)
+            with trio.fail_after(cap + window + 120):
+                row = await run_one(n, variant, heartbeat, window, cap)
+            rows.append(row)
+            if "error" in row:
+                result.notes.append(f"{variant} N={n}: {row['error']}")
+                continue
+            ok = row["connected"] == n and row["still_connected"] == n and not row["reconnects"]
+            kib = row["rss_delta_bytes"] / n / 1024
+            core = 100 * row["cpu_seconds"] / row["window"]
+            beats = n * row["window"] / heartbeat
+            per_beat = row["cpu_seconds"] / beats * 1e6
+            row |= {"kib_per_session": kib, "core_pct": core, "us_per_heartbeat": per_beat}
+            mem_ok = None if smoke else kib <= 100
+            result.add(f"{variant} N={n:,}: memory per session", kib, "KiB", "≤ 100 KiB", mem_ok)
+            cpu_ok = None if smoke or n != 1000 else core < 5
+            result.add(
+                f"{variant} N={n:,}: idle CPU, heartbeat {heartbeat:g} s",
+                core,
+                "%",
+                "< 5 % at N=1,000" if n == 1000 else "",
+                cpu_ok,
+            )
+            result.add(f"{variant} N={n:,}: CPU per heartbeat", per_beat, "µs")
+            result.add(
+                f"{variant} N={n:,}: idle CPU at the default {DEFAULT_INTERVAL:g} s interval "
+                "(extrapolated)",
+                core * heartbeat / DEFAULT_INTERVAL,
+                "%",
+            )
+            result.notes.append(
+                f"{variant} N={n:,}: connected {row['connected']}/{n} in "
+                f"{row['connect_seconds']:.1f} s, still connected {row['still_connected']}, "
+                f"reconnects in window {row['reconnects']}, engine CPU "
+                f"{100 * row['engine_cpu_seconds'] / row['window']:.0f} % of a core, "
+                f"close of all {row['close_seconds']:.1f} s"
+                + (
+                    f", failures {row['failure_count']}: {row['failures']}"
+                    if row["failures"]
+                    else ""
+                )
+                + ("" if ok else " — NOT all connected throughout")
+            )
+        done = [r for r in rows if r.get("variant") == variant and "error" not in r]
+        if len(done) >= 2:
+            first, last = done[0], done[-1]
+            result.add(
+                f"{variant}: memory per session, N={last['n']:,} / N={first['n']:,}",
+                last["kib_per_session"] / first["kib_per_session"],
+                "x",
+                "≈ 1 (linear)",
+            )
+            result.add(
+                f"{variant}: CPU per heartbeat, N={last['n']:,} / N={first['n']:,}",
+                last["us_per_heartbeat"] / first["us_per_heartbeat"],
+                "x",
+                "≈ 1 (linear)",
+            )
+    result.notes.append(
+        f"Each (variant, N) in a fresh worker process against a fresh engine process; idle "
+        f"window {window:g} s; heartbeat interval {heartbeat:g} s (engine setting, sent in "
+        "the hello). Memory from /proc/self/statm after gc."
+    )
+    result.raw = {"rows": rows}
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--sizes")
+    parser.add_argument("--heartbeat", type=float, default=1.0)
+    parser.add_argument("--variants")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        spec = json.loads(args.worker)
+        out = trio.run(
+            worker,
+            spec["info"],
+            spec["n"],
+            spec["variant"],
+            spec["window"],
+            spec["cap"],
+            spec["settle"],
+        )
+        print(json.dumps(out))
+        return
+    sizes = tuple(int(s) for s in args.sizes.split(",")) if args.sizes else None
+    variants = tuple(args.variants.split(",")) if args.variants else None
+    trio.run(
+        lambda: _print(
+            run(smoke=args.smoke, sizes=sizes, heartbeat=args.heartbeat, variants=variants)
+        )
+    )
+
+
+async def _print(coro: Awaitable[Result]) -> None:
+    (await coro).print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Every benchmark runs end to end at tiny sizes and reports its figures (a few seconds)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import trio
+
+from benchmarks import fanout, receive, recovery, roundtrip, run_all, scale
+from benchmarks._common import Result, percentile
+
+
+def _finite(result: Result) -> None:
+    assert result.figures
+    for figure in result.figures:
+        assert math.isfinite(figure.value), figure
+        assert figure.value > 0, figure
+    assert result.name in result.markdown()
+
+
+async def test_receive_smoke() -> None:
+    with trio.fail_after(30):
+        result = await receive.run(smoke=True)
+    _finite(result)
+    labels = [f.label for f in result.figures]
+    assert "message: SDK / bare" in labels
+    assert "presence: SDK / bare" in labels
+
+
+async def test_roundtrip_smoke() -> None:
+    with trio.fail_after(30):
+        result = await roundtrip.run(smoke=True)
+    _finite(result)
+    assert any(f.label == "SDK / bare, median" for f in result.figures)
+
+
+async def test_scale_smoke() -> None:
+    with trio.fail_after(60):
+        result = await scale.run(smoke=True)
+    _finite(result)
+    assert not [n for n in result.notes if "worker exited" in n]
+    assert any("memory per session" in f.label for f in result.figures)
+
+
+async def test_recovery_smoke() -> None:
+    with trio.fail_after(30):
+        result = await recovery.run(smoke=True)
+    _finite(result)
+    stall_max = next(f for f in result.figures if f.label.endswith("(detection), max"))
+    assert stall_max.ok
+
+
+async def test_fanout_reports_what_it_could_not_measure() -> None:
+    result = await fanout.run(smoke=True)
+    assert result.figures or any("NOT MEASURED" in n for n in result.notes)
+
+
+def test_results_markdown(tmp_path: Path) -> None:
+    result = Result("demo", "uv run python -m benchmarks.demo")
+    result.add("ratio", 1.234, "x", "≥ 1.0×", True)
+    result.add("latency", 420.0, "µs")
+    text = run_all.render([result], "nox -s bench", {"utd-trio": "0"})
+    assert "| ratio | 1.23× | ≥ 1.0× | met |" in text
+    assert "- command: `nox -s bench`" in text
+    assert "- python:" in text
+
+
+@pytest.mark.parametrize(
+    ("values", "q", "expected"), [([1, 2, 3, 4], 50, 2), (list(range(1, 101)), 99, 99)]
+)
+def test_percentile(values: list[float], q: float, expected: float) -> None:
+    assert percentile(values, q) == expected
