@@ -1,19 +1,56 @@
-"""Demo steps of the chat capability: groups, push tokens and media uploads."""
+"""Demo steps of the chat capability: direct chat, groups, push tokens and media uploads."""
 
 from __future__ import annotations
 
 import httpx
 
-from .._events import GroupChanged
+from .._events import GroupChanged, MessageReceived, ReceiptReceived, TypingChanged
 from ._demo_cast import Stage, StepFailed
 
-__all__ = ["group_chat", "media_upload", "push_token"]
+__all__ = ["direct_chat", "group_chat", "media_upload", "push_token"]
 
 _PICTURE = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
 
 
+async def direct_chat(stage: Stage) -> str:
+    """Alice types and sends to bob; bob's receipts (delivered, read) reach alice; bob replies."""
+    alice, bob = stage["alice"], stage["bob"]
+    a, b = alice.mark(), bob.mark()
+    await alice.sig.set_typing(to="bob", typing=True)
+    await bob.expect(
+        TypingChanged,
+        lambda ev: ev.user_id == "alice" and ev.is_typing,
+        since=b,
+        what="TypingChanged(alice typing)",
+    )
+    sent = await alice.sig.send_message(to="bob", text="Hi Bob! Got a minute?")
+    got = await bob.expect(
+        MessageReceived, lambda ev: ev.message.id == sent.id, since=b, what="alice's message"
+    )
+    cid = got.message.conversation_id
+    await bob.sig.mark_delivered(cid, got.message.seq)
+    await alice.expect(
+        ReceiptReceived,
+        lambda ev: ev.status == "delivered" and ev.up_to_seq >= sent.seq,
+        since=a,
+        what="the delivered receipt",
+    )
+    await bob.sig.mark_read(cid, got.message.seq)
+    await alice.expect(
+        ReceiptReceived,
+        lambda ev: ev.status == "read" and ev.up_to_seq >= sent.seq,
+        since=a,
+        what="the read receipt",
+    )
+    reply = await bob.sig.send_message(to="alice", text="Sure, what's up?")
+    await alice.expect(
+        MessageReceived, lambda ev: ev.message.id == reply.id, since=a, what="bob's reply"
+    )
+    return f"{cid}: typing, message #{sent.seq}, delivered + read receipts, reply #{reply.seq}"
+
+
 async def group_chat(stage: Stage) -> str:
-    """Alice creates a group with bob and carol; both are told."""
+    """Alice creates a group with bob and carol; both are told; her post reaches both."""
     alice, bob, carol = stage["alice"], stage["bob"], stage["carol"]
     b, c = bob.mark(), carol.mark()
     group = await alice.sig.create_group("demo team", ["bob", "carol"])
@@ -28,8 +65,17 @@ async def group_chat(stage: Stage) -> str:
     members = sorted(m.user_id for m in group.members)
     if members != ["alice", "bob", "carol"] or group.owner != "alice":
         raise StepFailed(f"unexpected group: owner {group.owner}, members {members}")
+    b, c = bob.mark(), carol.mark()
+    post = await alice.sig.send_message(group_id=gid, text="Welcome to the team!")
+    for member, since in ((bob, b), (carol, c)):
+        await member.expect(
+            MessageReceived,
+            lambda ev: ev.message.id == post.id and ev.message.group_id == gid,
+            since=since,
+            what="alice's group message",
+        )
     stage.groups["demo team"] = gid
-    return f"group {gid} created by alice; bob and carol were told"
+    return f"group {gid} created by alice; bob and carol were told and got her post #{post.seq}"
 
 
 async def push_token(stage: Stage) -> str:
@@ -50,7 +96,7 @@ async def push_token(stage: Stage) -> str:
 
 
 async def media_upload(stage: Stage) -> str:
-    """Alice presigns and uploads a picture; the stored bytes come back identical."""
+    """Alice uploads a picture (presign + PUT), checks it, and sends it to bob."""
     alice = stage["alice"]
     attachment = await alice.sig.upload(_PICTURE, filename="demo.png", content_type="image/png")
     stage.log.note(
@@ -62,5 +108,13 @@ async def media_upload(stage: Stage) -> str:
         response = await http.get(attachment.url)
     if response.status_code != 200 or response.content != _PICTURE:
         raise StepFailed(f"GET file_url gave {response.status_code}, {len(response.content)} B")
+    bob = stage["bob"]
+    b = bob.mark()
+    sent = await alice.sig.send_message(to="bob", text="the picture", attachment=attachment)
+    got = await bob.expect(
+        MessageReceived, lambda ev: ev.message.id == sent.id, since=b, what="the picture message"
+    )
+    if got.message.attachment is None or got.message.attachment.url != attachment.url:
+        raise StepFailed(f"bob got the message without the attachment: {got.message}")
     stage.attachments["demo.png"] = attachment
-    return f"presigned + uploaded {attachment.size} B; file_url serves the same bytes"
+    return f"uploaded {attachment.size} B (file_url serves the same bytes) and sent it to bob"
