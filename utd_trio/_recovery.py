@@ -16,14 +16,19 @@ After every reconnect a connect hook lists the conversations and
 The moment of loss is the latest engine time observed before the gap. That is never later
 than the real loss (a half-dead socket may have swallowed frames the engine thinks it sent),
 so nothing is skipped; it is earlier by at most the quiet time before the loss, and a message
-in a conversation the session never delivered from cannot have been delivered anyway. If a
-recovery does not complete, the next one starts from the same moment.
+in a conversation the session never delivered from cannot have been delivered anyway.
 
 Recovered messages are published as ``MessageReceived(recovered=True)`` in ``seq`` order per
 conversation. Live ``MessageReceived`` events that arrive on the new connection meanwhile are
 held back and released afterwards, so missed messages always come before newer live ones;
 duplicates are dropped by id (and by ``seq`` at or below the last delivered). The hook ends
 with `RecoveryFinished` and never raises: a failure to fetch is reported there.
+
+A recovery that fails still releases the held live events, so the session keeps flowing; the
+next reconnect then recovers from the same moment and the same per-conversation seqs as the
+failed one, so missed messages still arrive — later than those live ones in that case, and
+never twice (de-duplicated by id). A recovery cut short by another drop keeps the live events
+held for the next one.
 """
 
 from __future__ import annotations
@@ -68,6 +73,7 @@ class ChatRecovery(SessionCore):
         self._time_now: datetime | None = None  # latest engine time seen on this connection
         self._time_before: datetime | None = None  # ... on every earlier connection
         self._unrecovered_since: datetime | None = None
+        self._unrecovered_floor: dict[str, int] | None = None  # last seqs before the gap
         self.add_event_hook(self._on_chat_event)
         self.add_connect_hook(self._recover)
         super()._install_domains()
@@ -97,18 +103,18 @@ class ChatRecovery(SessionCore):
         self._remember_id(message.id)
         self._observe(message.created_at)
 
-    def _is_duplicate(self, message: ChatMessage) -> bool:
-        if message.id in self._seen_ids:
-            return True
-        last = self._last_seq.get(message.conversation_id)
-        return last is not None and message.seq <= last
+    def _deliver(self, message: ChatMessage, floors: dict[str, int] | None = None) -> bool:
+        """Record ``message`` as delivered; False if it is a duplicate (not to publish).
 
-    def _deliver(self, message: ChatMessage) -> bool:
-        """Record ``message`` as delivered; False if it is a duplicate (not to publish)."""
-        if self._is_duplicate(message):
+        A duplicate has a known id or a seq at or below the conversation's floor: the last
+        delivered seq, or for recovery the last one delivered before the gap.
+        """
+        cid = message.conversation_id
+        floor = (self._last_seq if floors is None else floors).get(cid)
+        if message.id in self._seen_ids or (floor is not None and message.seq <= floor):
             return False
         self._remember_id(message.id)
-        self._last_seq[message.conversation_id] = message.seq
+        self._last_seq[cid] = max(self._last_seq.get(cid, 0), message.seq)
         return True
 
     def _on_chat_event(self, event: Event) -> Event | None:
@@ -131,19 +137,20 @@ class ChatRecovery(SessionCore):
         self._observe(client.hello.server_time)
         if generation <= 1:
             return
-        if self._unrecovered_since is None:
+        if self._unrecovered_floor is None:
             self._unrecovered_since = self._time_before
+            self._unrecovered_floor = dict(self._last_seq)
         delivered = 0
         error: str | None = None
         try:
-            delivered = await self._fetch_missed(self._unrecovered_since)
+            delivered = await self._fetch_missed(self._unrecovered_since, self._unrecovered_floor)
         except UTDStreamError as exc:
             error = f"history could not be fetched: {exc}"
         except Exception as exc:  # never let recovery take the session down
             log.exception("chat recovery failed")
             error = f"recovery failed: {exc!r}"
         if error is None:
-            self._unrecovered_since = None
+            self._unrecovered_since = self._unrecovered_floor = None
         self._recovered_generation = generation
         held, self._held = self._held, []
         for event in held:
@@ -151,9 +158,12 @@ class ChatRecovery(SessionCore):
                 self.publish(event)
         self.publish(RecoveryFinished(generation, error is None, delivered, error))
 
-    async def _fetch_missed(self, since: datetime | None) -> int:
-        """Publish every missed message; return how many. Raises on a failed fetch."""
-        if self.chat_enabled is False and not self._last_seq:
+    async def _fetch_missed(self, since: datetime | None, floors: dict[str, int]) -> int:
+        """Publish every missed message; return how many. Raises on a failed fetch.
+
+        ``floors`` are the last seqs delivered before the gap; ``since`` the moment of loss.
+        """
+        if self.chat_enabled is False and not floors:
             return 0  # no chat on this plan and nothing known: nothing can have been missed
         delivered = 0
         unknown_without_time = False
@@ -162,14 +172,14 @@ class ChatRecovery(SessionCore):
             if last is None:
                 continue
             cid = conversation.conversation_id
-            known = self._last_seq.get(cid)
+            known = floors.get(cid)
             if known is not None:
                 if last.seq > known:
-                    delivered += await self._page_forward(cid, known)
+                    delivered += await self._page_forward(cid, known, floors)
             elif since is None:
                 unknown_without_time = True
             elif last.created_at is None or last.created_at >= since:
-                delivered += await self._page_back(conversation, since)
+                delivered += await self._page_back(conversation, since, floors)
         if unknown_without_time:
             raise UTDStreamError(
                 ErrorCode.PROTOCOL,
@@ -177,26 +187,28 @@ class ChatRecovery(SessionCore):
             )
         return delivered
 
-    def _publish_recovered(self, messages: list[ChatMessage]) -> int:
+    def _publish_recovered(self, messages: list[ChatMessage], floors: dict[str, int]) -> int:
         count = 0
         for message in sorted(messages, key=lambda m: m.seq):
-            if self._deliver(message):
+            if self._deliver(message, floors):
                 self.publish(MessageReceived(message, recovered=True))
                 count += 1
         return count
 
-    async def _page_forward(self, cid: str, after: int) -> int:
+    async def _page_forward(self, cid: str, after: int, floors: dict[str, int]) -> int:
         """Page ``after`` the last delivered seq until ``has_more`` is false."""
         count = 0
         while True:
             page = await self.api.history(cid, after=after, limit=RECOVERY_PAGE)
             newer = [m for m in page.messages if m.seq > after]
-            count += self._publish_recovered(newer)
+            count += self._publish_recovered(newer, floors)
             if not page.has_more or not newer:
                 return count
             after = max(m.seq for m in newer)
 
-    async def _page_back(self, conversation: Conversation, since: datetime) -> int:
+    async def _page_back(
+        self, conversation: Conversation, since: datetime, floors: dict[str, int]
+    ) -> int:
         """Page back from the newest message until one is older than ``since``."""
         cid = conversation.conversation_id
         found: list[ChatMessage] = []
@@ -207,5 +219,5 @@ class ChatRecovery(SessionCore):
             fresh = [m for m in messages if m.created_at is None or m.created_at >= since]
             found.extend(fresh)
             if not page.has_more or not messages or len(fresh) < len(messages):
-                return self._publish_recovered(found)
+                return self._publish_recovered(found, floors)
             before = min(m.seq for m in messages)

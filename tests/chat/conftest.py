@@ -11,9 +11,13 @@ from utd_trio.testing import Engine
 
 
 def _creds(engine: Engine, user: str = "alice", **extra: Any) -> dict[str, Any]:
-    """Keyword arguments of `open_signaling` for the engine's default project."""
+    """Keyword arguments of `open_signaling` for the engine's default project.
+
+    Reconnects retry after at most 20 ms (``backoff_base``) so gap tests stay fast.
+    """
     project = engine.default_project
     return {
+        "backoff_base": 0.02,
         "app_id": project.app_id,
         "app_key": project.app_key,
         "user_id": user,

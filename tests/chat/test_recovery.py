@@ -1,0 +1,164 @@
+"""No message lost across a reconnect gap: recovered in seq order, before live ones, once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import trio
+import trio.testing
+
+from utd_trio import (
+    Conversation,
+    Disconnected,
+    ErrorCode,
+    MessageReceived,
+    RecoveryFinished,
+    UTDStreamError,
+)
+from utd_trio.testing import Engine
+
+from ._helpers import Creds, Peer, peers
+
+
+async def _cut(engine: Engine, peer: Peer) -> None:
+    """Make ``peer``'s socket half-dead: frames the engine sends it from now on are lost."""
+    engine.stall_sockets(peer.sig.user_id)
+
+
+async def test_gap_in_known_conversation_recovered_in_order(
+    utd_engine: Engine, creds: Creds
+) -> None:
+    with trio.fail_after(10):
+        async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
+            await alice.sig.send_message(to="bob", text="before")
+            assert await bob.texts(1) == ["before"]
+            await _cut(utd_engine, bob)
+            for i in range(5):
+                await alice.sig.send_message(to="bob", text=f"gap{i}")
+            await utd_engine.drop_sockets("bob", code=None)  # the engine "delivered" them
+            events, finished = await bob.until(RecoveryFinished)
+            got = [e for e in events if isinstance(e, MessageReceived)]
+            assert [m.message.text for m in got] == [f"gap{i}" for i in range(5)]
+            assert [m.message.seq for m in got] == [2, 3, 4, 5, 6]
+            assert all(m.recovered for m in got)
+            assert finished == RecoveryFinished(2, complete=True, delivered=5)
+            live = await alice.sig.send_message(to="bob", text="live")
+            received = await bob.next(MessageReceived)
+            assert (received.message.id, received.recovered) == (live.id, False)
+            await bob.assert_quiet(MessageReceived)
+
+
+async def test_many_pages_recovered(utd_engine: Engine, creds: Creds) -> None:
+    with trio.fail_after(20):
+        async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
+            await alice.sig.send_message(to="bob", text="m0")
+            await bob.texts(1)
+            await _cut(utd_engine, bob)
+            for i in range(1, 451):
+                await alice.sig.send_message(to="bob", text=f"m{i}")
+            await utd_engine.drop_sockets("bob", code=None)
+            events, finished = await bob.until(RecoveryFinished)
+            seqs = [e.message.seq for e in events if isinstance(e, MessageReceived)]
+            assert seqs == list(range(2, 452))
+            assert finished.delivered == 450
+
+
+async def test_new_conversation_during_gap_recovered_old_history_not(
+    utd_engine: Engine, creds: Creds
+) -> None:
+    with trio.fail_after(10):
+        async with peers(utd_engine, creds, "dave") as (dave,):
+            await dave.sig.send_message(to="bob", text="old, before bob's session")
+        utd_engine.advance_wall_clock(5)
+        async with peers(utd_engine, creds, "bob", "carol", "alice") as (bob, carol, alice):
+            await bob.assert_quiet(MessageReceived)
+            await _cut(utd_engine, bob)
+            utd_engine.advance_wall_clock(1)
+            await carol.sig.send_message(to="bob", text="carol 1")
+            await alice.sig.send_message(to="bob", text="alice 1")
+            await carol.sig.send_message(to="bob", text="carol 2")
+            await utd_engine.drop_sockets("bob", code=None)
+            events, finished = await bob.until(RecoveryFinished)
+            got = [e.message for e in events if isinstance(e, MessageReceived)]
+            by_cid = {
+                m.conversation_id: [x.text for x in got if x.conversation_id == m.conversation_id]
+                for m in got
+            }
+            assert by_cid == {"dm:bob:carol": ["carol 1", "carol 2"], "dm:alice:bob": ["alice 1"]}
+            assert finished.complete
+            assert finished.delivered == 3
+
+
+async def test_own_sends_are_not_delivered_back(utd_engine: Engine, creds: Creds) -> None:
+    with trio.fail_after(10):
+        async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
+            await alice.sig.send_message(to="bob", text="mine")
+            await utd_engine.drop_sockets("alice", code=1011)
+            _, finished = await alice.until(RecoveryFinished)
+            assert finished == RecoveryFinished(2, complete=True, delivered=0)
+            await alice.assert_quiet(MessageReceived)
+            assert await bob.texts(1) == ["mine"]
+
+
+async def test_live_message_during_recovery_waits_for_the_missed_ones(
+    utd_engine: Engine, creds: Creds
+) -> None:
+    with trio.fail_after(10):
+        async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
+            await alice.sig.send_message(to="bob", text="m0")
+            await bob.texts(1)
+            real = bob.sig.api.conversations
+
+            async def slow_listing() -> tuple[Conversation, ...]:
+                # A live message arrives on the new socket before recovery fetched anything.
+                await alice.sig.send_message(to="bob", text="live")
+                await trio.testing.wait_all_tasks_blocked()
+                return await real()
+
+            api: Any = bob.sig.api
+            api.conversations = slow_listing
+            await _cut(utd_engine, bob)
+            await alice.sig.send_message(to="bob", text="missed 1")
+            await alice.sig.send_message(to="bob", text="missed 2")
+            await utd_engine.drop_sockets("bob", code=None)
+            events, finished = await bob.until(RecoveryFinished)
+            texts = [e.message.text for e in events if isinstance(e, MessageReceived)]
+            assert texts == ["missed 1", "missed 2", "live"]
+            assert finished.complete
+            await bob.assert_quiet(MessageReceived)
+
+
+async def test_failed_history_fetch_reports_incomplete(utd_engine: Engine, creds: Creds) -> None:
+    with trio.fail_after(10):
+        async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
+            await alice.sig.send_message(to="bob", text="m0")
+            await bob.texts(1)
+            calls = 0
+            real = bob.sig.api.conversations
+
+            async def broken() -> tuple[Conversation, ...]:
+                nonlocal calls
+                calls += 1
+                if calls == 1:
+                    raise UTDStreamError(ErrorCode.SERVER, "boom", status=500)
+                return await real()
+
+            api: Any = bob.sig.api
+            api.conversations = broken
+            await _cut(utd_engine, bob)
+            await alice.sig.send_message(to="bob", text="missed")
+            await utd_engine.drop_sockets("bob", code=None)
+            _, finished = await bob.until(RecoveryFinished)
+            assert not finished.complete
+            assert finished.error is not None
+            assert "boom" in finished.error
+            assert bob.sig.state.value == "connected"
+            await alice.sig.send_message(to="bob", text="live after the failure")
+            assert await bob.texts(1) == ["live after the failure"]
+            # The next reconnect recovers what the failed one could not.
+            await utd_engine.drop_sockets("bob", code=1011)
+            await bob.next(Disconnected)
+            events, finished = await bob.until(RecoveryFinished)
+            texts = [e.message.text for e in events if isinstance(e, MessageReceived)]
+            assert texts == ["missed"]
+            assert finished.complete
