@@ -93,7 +93,7 @@ async def test_bad_identity_is_a_usage_error(
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     from utd_trio._cli import main
 
-    for command in ("listen", "demo", "call", "presence"):
+    for command in ("listen", "demo", "call", "presence", "send"):
         with pytest.raises(SystemExit) as info:
             main([command, "--help"])
         assert info.value.code == 0
