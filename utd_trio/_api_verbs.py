@@ -5,6 +5,7 @@ A mixin: `UTDApi` supplies the transport (``_bearer``, ``_send``) and the TLS po
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
@@ -44,7 +45,7 @@ from ._upload import UploadData, check_upload_url, open_source, put_headers
 __all__ = ["RestVerbs"]
 
 
-class RestVerbs:
+class RestVerbs(ABC):
     """Bearer-token REST calls; every one raises `UTDStreamError` on failure.
 
     Common errors: ``UNAUTHORIZED`` (after one refresh and one retry), ``FORBIDDEN`` /
@@ -55,6 +56,7 @@ class RestVerbs:
     _allow_insecure: bool
     _base_url: str
 
+    @abstractmethod
     async def _bearer(
         self,
         method: str,
@@ -63,8 +65,9 @@ class RestVerbs:
         body: Any = None,
         params: Mapping[str, str | int] | None = None,
     ) -> Any:
-        raise NotImplementedError
+        """One bearer-authenticated call returning the decoded JSON (`UTDApi` implements it)."""
 
+    @abstractmethod
     async def _send(
         self,
         method: str,
@@ -76,7 +79,7 @@ class RestVerbs:
         content: bytes | AsyncIterator[bytes] | None = None,
         deadline: bool = True,
     ) -> httpx.Response:
-        raise NotImplementedError
+        """One HTTP exchange; every failure a `UTDStreamError` (`UTDApi` implements it)."""
 
     # --- push tokens -----------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ every installer listed in ``_domains.py`` on a fresh :class:`Registry` per engin
     from utd_trio.testing._registry import Registry
 
     async def _subscribe(state, session, data):
-        ...
+        # validate data, record the subscription
         return {"users": [...]}            # the ack data
 
     def install(registry: Registry) -> None:
