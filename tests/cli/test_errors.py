@@ -98,3 +98,29 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
             main([command, "--help"])
         assert info.value.code == 0
         assert f"usage: utd-trio {command}" in capsys.readouterr().out
+
+
+async def test_banned_while_listening(
+    utd_engine: Engine, tap: Tap, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            status: list[int] = []
+
+            async def listen() -> None:
+                status.append(await run_cli(["listen", *client_args(utd_engine)], tap))
+
+            nursery.start_soon(listen)
+            await tap.wait_for("connected (generation 1)")
+            await utd_engine.ban("alice")
+    assert status == [1]
+    assert one_line(capsys).startswith("utd-trio listen: this user is banned")
+
+
+def test_os_errors_name_the_file() -> None:
+    from utd_trio._cli._common import error_line
+
+    error = FileNotFoundError(2, "No such file or directory", "/nope.pem")
+    assert error_line(error) == ("No such file or directory: /nope.pem", 1)
+    assert error_line(ConnectionResetError("reset")) == ("reset", 1)
+    assert error_line(RuntimeError("bug")) is None

@@ -156,8 +156,10 @@ def error_line(error: BaseException) -> tuple[str, int] | None:
             line, status = _utd_line(error), EXIT_FAILED
         case ValueError():
             line, status = f"invalid argument: {error}", EXIT_USAGE
+        case OSError(strerror=str(reason), filename=name) if name is not None:
+            line, status = f"{reason}: {name}", EXIT_FAILED
         case OSError():
-            line, status = f"{error.strerror or error}", EXIT_FAILED
+            line, status = str(error), EXIT_FAILED
         case trio.TooSlowError():
             line, status = "timed out", EXIT_FAILED
         case _:
