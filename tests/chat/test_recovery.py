@@ -162,3 +162,23 @@ async def test_failed_history_fetch_reports_incomplete(utd_engine: Engine, creds
             texts = [e.message.text for e in events if isinstance(e, MessageReceived)]
             assert texts == ["missed"]
             assert finished.complete
+
+
+async def test_group_gap_recovered(utd_engine: Engine, creds: Creds) -> None:
+    with trio.fail_after(10):
+        async with peers(utd_engine, creds, "carol", "alice", "bob") as (carol, alice, bob):
+            group = await carol.sig.create_group("team", ["alice", "bob"])
+            await alice.sig.send_message(group_id=group.group_id, text="g0")
+            assert await bob.texts(1) == ["g0"]
+            await _cut(utd_engine, bob)
+            await alice.sig.send_message(group_id=group.group_id, text="g1")
+            await carol.sig.send_message(group_id=group.group_id, text="g2")
+            await utd_engine.drop_sockets("bob", code=None)
+            events, finished = await bob.until(RecoveryFinished)
+            got = [e.message for e in events if isinstance(e, MessageReceived)]
+            assert [(m.text, m.sender, m.seq) for m in got] == [
+                ("g1", "alice", 2),
+                ("g2", "carol", 3),
+            ]
+            assert {m.conversation_id for m in got} == {group.conversation_id}
+            assert finished.complete

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import trio
 import trio.testing
 
-from utd_trio import ChatMessage, Connected, MessageReceived
+from utd_trio import ChatMessage, Connected, ErrorCode, MessageReceived, UTDStreamError
 from utd_trio.testing import Engine, EngineState, Session
 
 from ._helpers import Creds, peers, raw_request, raw_socket, stored, wrap_ws_handler
@@ -95,3 +96,21 @@ async def test_engine_reused_client_id_returns_original(utd_engine: Engine) -> N
                 ws, "message.send", {"client_id": "c-1", "to": "alice", "text": "x"}
             )
             assert reply["data"]["seq"] == 2
+
+
+async def test_send_while_disconnected_too_long_times_out_cleanly(
+    utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
+) -> None:
+    with trio.fail_after(120):
+        async with peers(utd_engine, creds, "alice", "bob", request_timeout=2.0) as (alice, bob):
+            utd_engine.fail_next_mints(10_000, 503)
+            await utd_engine.drop_sockets("alice", code=1011)
+            with pytest.raises(UTDStreamError) as info:
+                await alice.sig.send_message(to="bob", text="never")
+            assert info.value.code is ErrorCode.TIMEOUT
+            assert stored(utd_engine, "dm:alice:bob") == []
+            utd_engine.state.mint_failures.clear()
+            await alice.next(Connected)
+            sent = await alice.sig.send_message(to="bob", text="later")
+            assert (await bob.next(MessageReceived)).message.id == sent.id
+            assert stored(utd_engine, "dm:alice:bob") == ["later"]
