@@ -71,6 +71,10 @@ class ChatVerbs(ChatTyping, ChatRecovery):
         same message: exactly one message is stored, or an error is raised. Sending stops
         this user's typing state in the conversation.
 
+        A TIMEOUT means no answer came in time, not that nothing was stored: if the engine
+        got the request before the connection died, the message exists, and this session
+        receives it after its next reconnect as a recovered `MessageReceived` of its own.
+
         Raises:
             ValueError: both or neither of ``to`` / ``group_id``; ``to`` invalid or this
                 user; neither ``text`` nor ``attachment``; ``text`` empty or too long;
