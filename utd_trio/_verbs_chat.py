@@ -72,8 +72,9 @@ class ChatVerbs(ChatTyping, ChatRecovery):
         this user's typing state in the conversation.
 
         A TIMEOUT means no answer came in time, not that nothing was stored: if the engine
-        got the request before the connection died, the message exists, and this session
-        receives it after its next reconnect as a recovered `MessageReceived` of its own.
+        got the request before the connection died, the message exists (`history` shows
+        it) and usually reaches this session after a reconnect as a recovered
+        `MessageReceived` of its own.
 
         Raises:
             ValueError: both or neither of ``to`` / ``group_id``; ``to`` invalid or this
