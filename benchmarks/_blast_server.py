@@ -5,7 +5,8 @@ client. Protocol (JSON text frames, as the engine's):
 
 - on connect it sends ``connection.established`` (the SDK waits for this hello);
 - ``ping`` → ``pong`` with the same ``ref``;
-- ``bench.prepare {"n": N, "kind": "message"|"presence"}`` builds N frames (already
+- ``bench.prepare {"n": N, "kind": "message"|"presence"}`` builds N frames (message ids
+  and seqs never repeat across bursts, since the SDK swallows duplicate messages; already
   WebSocket-framed) and acks; ``bench.blast`` then writes them back to back, in large
   chunks, as fast as TCP takes them.
 
@@ -79,13 +80,18 @@ def text_frame(text: str) -> bytes:
     return header + payload
 
 
+_next = 0  # message ids and seqs are unique across bursts: the SDK drops duplicates
+
+
 def build_burst(kind: str, n: int) -> list[bytes]:
     """N framed messages, joined into chunks of about ``CHUNK`` bytes."""
+    global _next
     make = KINDS[kind]
     chunks: list[bytes] = []
     part: list[bytes] = []
     size = 0
-    for i in range(n):
+    start, _next = _next, _next + n
+    for i in range(start, start + n):
         frame = text_frame(json.dumps(make(i), separators=(",", ":")))
         part.append(frame)
         size += len(frame)
