@@ -119,18 +119,19 @@ async def _wait_hello(ws: trio_websocket.WebSocketConnection, stats: ConnectionS
         stats.count_drop("before_hello")
 
 
-async def _host_reader(
-    *, task_status: trio.TaskStatus[tuple[trio.Nursery, trio.CancelScope]]
-) -> None:
-    """Host trio-websocket's reader in a shielded nursery.
+async def _host_reader(scope: trio.CancelScope, ready: Callable[[trio.Nursery], None]) -> None:
+    """Host trio-websocket's reader in a nursery under ``scope`` (a shielded scope).
 
     Outer cancellation must not kill the reader before our close handshake has finished
     (otherwise every close would wait out its whole timeout); the owner cancels ``scope``
-    itself once the bounded close is done.
+    itself once the bounded close is done. Started with ``start_soon``, not ``start``: a
+    task that is cancelled while being started stays in ``start``'s nursery until it exits
+    on its own, which a shielded task never does — the owner would hang there instead of
+    reaching the ``finally`` that cancels ``scope``.
     """
-    with trio.CancelScope(shield=True) as scope:
+    with scope:
         async with trio.open_nursery() as nursery:
-            task_status.started((nursery, scope))
+            ready(nursery)
             await trio.sleep_forever()
 
 
@@ -165,8 +166,18 @@ async def open_signal_client(
     ws: trio_websocket.WebSocketConnection | None = None
     try:
         async with trio.open_nursery() as nursery:
-            reader_nursery, reader_scope = await nursery.start(_host_reader)
+            reader_scope = trio.CancelScope(shield=True)
+            hosted: list[trio.Nursery] = []
+            reader_ready = trio.Event()
+
+            def ready(reader: trio.Nursery) -> None:
+                hosted.append(reader)
+                reader_ready.set()
+
+            nursery.start_soon(_host_reader, reader_scope, ready)
             try:
+                await reader_ready.wait()
+                reader_nursery = hosted[0]
                 hello: Hello | None = None
                 with trio.move_on_after(connect_timeout):
                     stream, host_header, resource = await _open_stream(url, ssl_context)
