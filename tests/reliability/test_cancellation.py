@@ -16,6 +16,7 @@ from utd_trio import (
     CallMissed,
     ConnectionState,
     ErrorCode,
+    MessageReceived,
     Signaling,
     UTDStreamError,
     open_signaling,
@@ -189,3 +190,38 @@ async def test_cancel_an_invite_at_every_step(autojump_clock: trio.testing.MockC
     assert completed_at is not None
     assert completed_at > 3, completed_at
     print(f"invite: cancelled at each of {completed_at} steps")
+
+
+async def test_cancel_a_send_message_at_every_step() -> None:
+    with trio.fail_after(60), canceller() as cut:
+        async with (
+            engine_for_cancel() as engine,
+            open_signaling(**creds(engine, "bob")) as bob,
+            open_signaling(**creds(engine)) as sig,
+            bob.events(MessageReceived) as inbox,
+        ):
+            await sig.send_message(to="bob", text="warm-up")
+            await inbox.receive()
+            baseline = await settled_client_tasks()
+            completed_at = None
+            for n in range(MAX_STEPS):
+                with trio.CancelScope() as scope:
+                    cut.arm(scope, n)
+                    await sig.send_message(to="bob", text=f"cut-{n}")
+                cut.disarm()
+                assert sig.state is ConnectionState.CONNECTED, n
+                assert _pending(sig) == 0, n
+                assert engine.socket_count("alice") == 1, n
+                # The next send works, and bob gets the cut one at most once, before it.
+                after = await sig.send_message(to="bob", text=f"after-{n}")
+                texts = []
+                while not texts or texts[-1] != after.text:
+                    texts.append((await inbox.receive()).message.text)
+                assert texts in ([f"cut-{n}", f"after-{n}"], [f"after-{n}"]), texts
+                assert await settled_client_tasks() == baseline, f"{n}: {task_names()}"
+                if not scope.cancelled_caught:
+                    completed_at = n
+                    break
+    assert completed_at is not None
+    assert completed_at > 3, completed_at
+    print(f"send_message: cancelled at each of {completed_at} steps")
