@@ -226,6 +226,7 @@ def test_bearer_routes_never_5xx(
         headers["Authorization"] = authorization
     response = host.run(_post_raw, host, method, path, headers, body, params)
     _check_reply(response, f"{method} {path}")
-    if auth != "valid" and response.status_code < 400:
-        # Only unauthenticated surfaces may answer without a valid token.
+    if auth != "valid" and response.status_code < 300:
+        # Only unauthenticated surfaces may answer without a valid token (a 3xx is starlette
+        # redirecting a trailing slash: no data).
         assert path == "/" or not path.startswith("/api/v1/"), (path, response.status_code)
