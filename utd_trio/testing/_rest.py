@@ -118,6 +118,7 @@ class DrainBody:
     A server that answers early (401, 404, 405, 413...) and closes while the client is still
     sending makes the kernel reset the connection, and the client sees "server disconnected"
     instead of the answer. Bounded by :data:`DRAIN_LIMIT` bytes and :data:`DRAIN_TIMEOUT`.
+    Such an answer also carries ``Connection: close``: the connection is not reused after it.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -136,7 +137,15 @@ class DrainBody:
                 done = True
             return message
 
-        await self.app(scope, tracked, send)
+        async def closing(message: Message) -> None:
+            # Answered before the body ended: the server will not reuse this connection, so
+            # say so, or the client may send its next request into a closing socket.
+            if message["type"] == "http.response.start" and not done:
+                headers = [*message.get("headers", []), (b"connection", b"close")]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, tracked, closing)
         budget = DRAIN_LIMIT
         with trio.move_on_after(DRAIN_TIMEOUT):
             while not done and budget > 0:
