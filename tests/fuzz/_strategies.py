@@ -142,7 +142,11 @@ header_name = st.text(
     min_size=1,
     max_size=20,
 )
-extra_headers = st.dictionaries(header_name, header_value, max_size=4)
+# Framing headers are the HTTP client's business (h11 refuses bad ones before sending).
+FRAMING = {"content-length", "transfer-encoding", "host", "connection", "upgrade", "expect"}
+extra_headers = st.dictionaries(
+    header_name.filter(lambda name: name.lower() not in FRAMING), header_value, max_size=4
+)
 query = st.dictionaries(text, text, max_size=4)
 
 
