@@ -29,6 +29,7 @@ from ._protocol import _vocab as v
 from ._protocol._parse import parse_session
 from ._protocol._urls import check_base_url
 from ._protocol._validate import check_identity, check_mint_fields
+from ._tls import default_ssl_context
 
 __all__ = ["RefreshSession", "UTDApi"]
 
@@ -106,7 +107,7 @@ class UTDApi(RestVerbs):
             raise ValueError("ssl_context must be an ssl.SSLContext")
         self._owns_client = http_client is None
         self._client = http_client or httpx.AsyncClient(
-            verify=ssl_context if ssl_context is not None else True,
+            verify=ssl_context if ssl_context is not None else default_ssl_context(),
             timeout=self._httpx_timeout,
             follow_redirects=False,
         )

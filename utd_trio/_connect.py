@@ -22,6 +22,7 @@ from ._protocol._classify import classify
 from ._protocol._codec import Frame, decode_frame, event_key
 from ._protocol._parse import parse_float, parse_object, parse_str, parse_time
 from ._protocol._urls import redact_url, ws_url_with_token
+from ._tls import default_ssl_context
 
 __all__ = ["open_signal_client"]
 
@@ -83,7 +84,7 @@ async def _open_stream(url: str, ssl_context: ssl.SSLContext | None) -> tuple[_S
     host_header = host if port in (80, 443) else f"{host}:{port}"
     try:
         if secure:
-            context = ssl_context or ssl.create_default_context()
+            context = ssl_context or default_ssl_context()
             stream: _Stream = await trio.open_ssl_over_tcp_stream(
                 host, port, ssl_context=context, https_compatible=True
             )
