@@ -4,7 +4,7 @@ Plain output reads top to bottom as a story::
 
     ── step 3/9: a call: invite → ringing → accept → end
     10:00:01.234  +0.412s alice  call call_… is ringing
-    ...
+    (one line per event, then the outcome)
     ✔ call: bob accepted, alice hung up after 0 s (0.05 s)
 
 With ``--json`` every event, note and step outcome is one JSON object per line
