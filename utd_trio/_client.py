@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import trio
 import trio_websocket
@@ -92,6 +92,20 @@ class _Pending:
 
 
 _refs = itertools.count(1)
+
+
+def _queued_receiver(ws: trio_websocket.WebSocketConnection) -> Callable[[], str | bytes] | None:
+    """``receive_nowait`` of trio-websocket's inbound message queue, when it has one.
+
+    trio-websocket has no public non-blocking receive; its connection keeps inbound
+    messages in a trio memory channel (``_recv_channel``, stable since 0.9). When that
+    attribute is missing or not a memory channel the receive loop simply uses
+    ``get_message`` alone.
+    """
+    channel = getattr(ws, "_recv_channel", None)
+    if isinstance(channel, trio.MemoryReceiveChannel):
+        return cast("Callable[[], str | bytes]", channel.receive_nowait)  # pyright: ignore[reportUnknownMemberType]
+    return None
 
 
 class SignalClient:
@@ -245,22 +259,39 @@ class SignalClient:
         self.stats.frames_sent += 1
 
     async def _receive_loop(self) -> None:
+        get_message = self._ws.get_message
+        drain = _queued_receiver(self._ws)
         while True:
             try:
-                message = await self._ws.get_message()
+                message = await get_message()
             except trio_websocket.ConnectionClosed as exc:
                 code = int(exc.reason.code) if exc.reason else None
                 text = (exc.reason.reason if exc.reason else None) or "connection closed"
                 self._finish(CloseInfo(code, text))
                 return
             self._last_seen = trio.current_time()
-            self.stats.frames_received += 1
-            frame = decode_frame(message)
-            if isinstance(frame, Dropped):
-                self.stats.count_drop(frame.reason)
-                log.debug("dropped inbound frame: %s", frame.reason.value)
+            self._receive(message)
+            if drain is None:
                 continue
-            self._handle(frame)
+            # Take every message trio-websocket has already queued in this one wake-up (at
+            # most its queue size): one task switch per burst instead of one per message.
+            # An empty or closed queue ends the batch; get_message then waits or reports
+            # the close exactly as before.
+            while True:
+                try:
+                    message = drain()
+                except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                    break
+                self._receive(message)
+
+    def _receive(self, message: str | bytes) -> None:
+        self.stats.frames_received += 1
+        frame = decode_frame(message)
+        if isinstance(frame, Dropped):
+            self.stats.count_drop(frame.reason)
+            log.debug("dropped inbound frame: %s", frame.reason.value)
+            return
+        self._handle(frame)
 
     def _handle(self, frame: Frame) -> None:
         if frame.event == _ACK or frame.event == _ERROR:
