@@ -1,15 +1,23 @@
 """Request round trip: an acked SDK request vs a bare WebSocket round trip on the same path.
 
-The reference engine runs in a separate process with a registered ``bench.echo`` handler
-(chat's ``send_message`` had not landed when this was written; the echo handler goes through
-the same engine path: socket reader → frame decode → handler → ack). Two clients of the same
-engine, interleaved in blocks:
+The reference engine runs in a separate process with a registered ``bench.echo`` handler.
+Two clients of the same engine, interleaved in blocks, each doing two kinds of request:
 
 - ``bare``: trio-websocket with default settings; ``send_message(json.dumps(frame))`` then
   ``get_message()`` + ``json.loads`` until the ack with that ``ref``;
-- ``sdk``: ``await sig.request("bench.echo", payload)`` on an ``open_signaling`` session.
+- ``sdk``: an ``open_signaling`` session.
 
-Figures: median and p99 latency of each; ratio SDK/bare.
+Requests:
+
+- ``echo``: ``bench.echo`` (the handler returns its input): ``await sig.request(...)`` vs the
+  bare frame;
+- ``send``: a chat message to a user who is not connected (stored, no fan-out):
+  ``await sig.send_message(to=..., text=..., metadata=...)`` (validation, a fresh
+  ``client_id``, request, ack parsed into a ``ChatMessage``) vs a bare ``message.send`` frame
+  with a fresh ``client_id`` of its own (the engine's message path: idempotency lookup,
+  store, ack).
+
+Figures: median and p99 latency of each; ratios SDK/bare.
 
     uv run python -m benchmarks.roundtrip [--smoke] [--n 3000]
 """
@@ -19,7 +27,8 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Awaitable
+import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
@@ -32,12 +41,16 @@ from ._common import Result, median, percentile, server_process
 
 TIME_CAP = 120.0
 BLOCK = 100
+SEND_TEXT = "Hey Bob, the build is green again; merging the release branch now."
 PAYLOAD = {
     "to": "bob",
-    "text": "Hey Bob, the build is green again; merging the release branch now.",
+    "text": SEND_TEXT,
     "client_id": "c_7f3a9b2e-4d1c-4e8a-9f6b-2a1c3d4e5f60",
     "metadata": {"thread": "release"},
 }
+SEND_TO = "bob"  # never connected: the message is stored and acked, with no fan-out
+SEND_METADATA = {"thread": "release"}
+KINDS = ("bare echo", "sdk echo", "bare send", "sdk send")
 
 
 async def measure(info: dict[str, Any], n: int) -> dict[str, list[float]]:
@@ -45,7 +58,7 @@ async def measure(info: dict[str, Any], n: int) -> dict[str, list[float]]:
     async with UTDApi(**creds) as api:
         session = await api.mint_session("rt_bare")
     url = ws_url_with_token(session.ws_url, session.user_token)
-    samples: dict[str, list[float]] = {"bare": [], "sdk": []}
+    samples: dict[str, list[float]] = {kind: [] for kind in KINDS}
     async with (
         trio_websocket.open_websocket_url(url) as ws,
         open_signaling(user_id="rt_sdk", **creds) as sig,
@@ -53,13 +66,11 @@ async def measure(info: dict[str, Any], n: int) -> dict[str, list[float]]:
         await ws.get_message()  # hello
         counter = 0
 
-        async def bare() -> float:
+        async def bare(event: str, data: dict[str, Any]) -> float:
             nonlocal counter
             counter += 1
             ref = f"b{counter}"
-            text = json.dumps(
-                {"event": "bench.echo", "data": PAYLOAD, "ref": ref}, separators=(",", ":")
-            )
+            text = json.dumps({"event": event, "data": data, "ref": ref}, separators=(",", ":"))
             start = time.perf_counter()
             await ws.send_message(text)
             while True:
@@ -67,15 +78,37 @@ async def measure(info: dict[str, Any], n: int) -> dict[str, list[float]]:
                 if frame.get("ref") == ref and frame.get("event") == "ack":
                     return time.perf_counter() - start
 
-        async def sdk() -> float:
+        async def bare_echo() -> float:
+            return await bare("bench.echo", PAYLOAD)
+
+        async def bare_send() -> float:
+            data = {
+                "client_id": str(uuid.uuid4()),
+                "to": SEND_TO,
+                "text": SEND_TEXT,
+                "metadata": SEND_METADATA,
+            }
+            return await bare("message.send", data)
+
+        async def sdk_echo() -> float:
             start = time.perf_counter()
             await sig.request("bench.echo", PAYLOAD)
             return time.perf_counter() - start
 
-        for _ in range(5):  # warm-up both paths
-            await bare()
-            await sdk()
-        runners = [("bare", bare), ("sdk", sdk)]
+        async def sdk_send() -> float:
+            start = time.perf_counter()
+            await sig.send_message(to=SEND_TO, text=SEND_TEXT, metadata=SEND_METADATA)
+            return time.perf_counter() - start
+
+        runners: list[tuple[str, Callable[[], Awaitable[float]]]] = [
+            ("bare echo", bare_echo),
+            ("sdk echo", sdk_echo),
+            ("bare send", bare_send),
+            ("sdk send", sdk_send),
+        ]
+        for _ in range(5):  # warm-up every path
+            for _name, fn in runners:
+                await fn()
         done = 0
         while done < n:
             for name, fn in runners:
@@ -96,17 +129,26 @@ async def run(*, smoke: bool = False, n: int | None = None) -> Result:
     us = {k: [s * 1e6 for s in v] for k, v in samples.items()}
     med = {k: median(v) for k, v in us.items()}
     p99 = {k: percentile(v, 99) for k, v in us.items()}
-    ratio = med["sdk"] / med["bare"]
-    result.add("bare WebSocket round trip, median", med["bare"], "µs")
-    result.add("bare WebSocket round trip, p99", p99["bare"], "µs")
-    result.add("SDK acked request, median", med["sdk"], "µs")
-    result.add("SDK acked request, p99", p99["sdk"], "µs")
-    result.add("SDK / bare, median", ratio, "x", "≤ 1.2×", None if smoke else ratio <= 1.2)
-    result.add("SDK / bare, p99", p99["sdk"] / p99["bare"], "x")
+    for kind, what, sdk_label in (
+        ("echo", "`bench.echo`", "SDK acked request"),
+        ("send", "`message.send`", "SDK send_message ack"),
+    ):
+        bare_k, sdk_k = f"bare {kind}", f"sdk {kind}"
+        ratio = med[sdk_k] / med[bare_k]
+        prefix = f"{kind}: "
+        result.add(f"{prefix}bare WebSocket {what} round trip, median", med[bare_k], "µs")
+        result.add(f"{prefix}bare WebSocket {what} round trip, p99", p99[bare_k], "µs")
+        result.add(f"{prefix}{sdk_label}, median", med[sdk_k], "µs")
+        result.add(f"{prefix}{sdk_label}, p99", p99[sdk_k], "µs")
+        ok = None if smoke else ratio <= 1.2
+        result.add(f"{prefix}SDK / bare, median", ratio, "x", "≤ 1.2×", ok)
+        result.add(f"{prefix}SDK / bare, p99", p99[sdk_k] / p99[bare_k], "x")
     result.notes.append(
-        f"{n:,} requests per client in blocks of {BLOCK}, alternating; engine (hypercorn + "
-        "starlette) in a separate process; request = `bench.echo` (registered WS handler), "
-        "not `send_message` (chat had not landed), same engine path."
+        f"{n:,} requests per client and kind in blocks of {BLOCK}, the four (bare echo, SDK "
+        "echo, bare send, SDK send) alternating, order reversed each block; engine (hypercorn "
+        "+ starlette) in a separate process. echo = `bench.echo` (registered WS handler); "
+        f"send = a {len(SEND_TEXT)}-character chat message with metadata to a user who is not "
+        "connected (stored and acked, no fan-out), a fresh `client_id` each time on both sides."
     )
     result.raw = {k: {"median_us": med[k], "p99_us": p99[k]} for k in us}
     return result
