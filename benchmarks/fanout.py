@@ -18,8 +18,9 @@ before ``send_message``; each member notes when the message reaches it; the figu
 last member's arrival minus the send time. Same sender, same engine path, same process for
 the SDK and the bare receivers: the ratio SDK/bare is the receive side's cost at fan-out.
 
-Figures: median and p99 of send → last member, for each group; ratios SDK/bare (median, p99)
-and 200 members / 1 member (SDK); the sender's ``send_message`` ack latency as a note.
+Figures: median and p99 of send → last member, for each group; median of send → first
+member; ratios SDK/bare (median, p99) and 200 members / 1 member (SDK). Notes: the sender's
+``send_message`` ack latency, and the CPU of this process and of the engine during the rounds.
 
     uv run python -m benchmarks.fanout [--smoke] [--members 200] [--sends 200]
 """
@@ -39,7 +40,7 @@ import trio_websocket
 from utd_trio import MessageReceived, Signaling, UTDApi, open_signaling
 from utd_trio._protocol._urls import ws_url_with_token
 
-from ._common import Result, median, percentile, raise_fd_limit, server_process
+from ._common import Result, cpu_seconds, median, percentile, raise_fd_limit, server_process
 
 TIME_CAP = 240.0  # the whole benchmark, engine start and connects included
 SEND_WINDOW = 120.0  # the send rounds stop early (and say so) past this
@@ -105,7 +106,7 @@ async def measure(info: dict[str, Any], members: int, sends: int) -> dict[str, A
     arrivals = {name: Arrivals(len(users)) for name, users in ids.items()}
     ready = Members(sum(len(users) for users in ids.values()))
     gate = trio.Semaphore(OPEN_CONCURRENCY)
-    out: dict[str, Any] = {"last": {k: [] for k in ids}, "ack": {k: [] for k in ids}}
+    out: dict[str, Any] = {key: {k: [] for k in ids} for key in ("first", "last", "ack")}
     out["missed"] = {k: 0 for k in ids}
 
     async with httpx.AsyncClient() as http, UTDApi(**creds, http_client=http) as api:
@@ -171,7 +172,12 @@ async def measure(info: dict[str, Any], members: int, sends: int) -> dict[str, A
                 name: (await sender.create_group(f"fanout-{name}", users)).group_id
                 for name, users in ids.items()
             }
+            cpu0, engine0, w0 = cpu_seconds(), cpu_seconds(info["pid"]), time.perf_counter()
             out["rounds"] = await _rounds(sender, groups, arrivals, sends, out)
+            wall = time.perf_counter() - w0
+            out["cpu_pct"] = 100 * (cpu_seconds() - cpu0) / wall
+            out["engine_cpu_pct"] = 100 * (cpu_seconds(info["pid"]) - engine0) / wall
+            out["rounds_seconds"] = wall
             nursery.cancel_scope.cancel()
     return out
 
@@ -199,14 +205,15 @@ async def _rounds(
         if trio.current_time() > deadline:
             break
         for name in order:
-            sent, acked, last = await _one_send(
+            sent, acked, times = await _one_send(
                 sender, groups[name], arrivals[name], f"#{k} {name}"
             )
             out["ack"][name].append(acked - sent)
-            if last is None:
+            if times is None:
                 out["missed"][name] += 1
             else:
-                out["last"][name].append(last - sent)
+                out["first"][name].append(min(times) - sent)
+                out["last"][name].append(max(times) - sent)
         order.reverse()
         done += 1
     return done
@@ -214,7 +221,7 @@ async def _rounds(
 
 async def _one_send(
     sender: Signaling, group_id: str, arr: Arrivals, tag: str
-) -> tuple[float, float, float | None]:
+) -> tuple[float, float, list[float] | None]:
     marker = f"{tag}: {TEXT}"
     arr.arm(marker)
     await trio.sleep(GAP)
@@ -223,8 +230,7 @@ async def _one_send(
     acked = time.perf_counter()
     with trio.move_on_after(DELIVERY_TIMEOUT):
         await arr.done.wait()
-    last = max(arr.times) if arr.done.is_set() else None
-    return sent, acked, last
+    return sent, acked, (list(arr.times) if arr.done.is_set() else None)
 
 
 async def run(
@@ -245,10 +251,13 @@ async def run(
     med = {k: median(v) for k, v in ms.items()}
     p99 = {k: percentile(v, 99) for k, v in ms.items()}
     ack = {k: median([s * 1e3 for s in v]) for k, v in out["ack"].items()}
+    first = {k: median([s * 1e3 for s in v]) for k, v in out["first"].items()}
     result.add(f"SDK, {members} members: send → last MessageReceived, median", med["sdk"], "ms")
     result.add(f"SDK, {members} members: send → last MessageReceived, p99", p99["sdk"], "ms")
     result.add(f"bare, {members} members: send → last message.new, median", med["bare"], "ms")
     result.add(f"bare, {members} members: send → last message.new, p99", p99["bare"], "ms")
+    result.add(f"SDK, {members} members: send → first MessageReceived, median", first["sdk"], "ms")
+    result.add(f"bare, {members} members: send → first message.new, median", first["bare"], "ms")
     result.add("SDK, 1 member: send → MessageReceived, median", med["one"], "ms")
     result.add("SDK, 1 member: send → MessageReceived, p99", p99["one"], "ms")
     result.add("SDK / bare, median", med["sdk"] / med["bare"], "x")
@@ -269,12 +278,25 @@ async def run(
         "queues every member's frame before it acks."
     )
     result.notes.append(
+        f"CPU during the {out['rounds_seconds']:.1f} s of rounds: this process (sender and "
+        f"all members) {out['cpu_pct']:.0f} % of a core, engine {out['engine_cpu_pct']:.0f} % "
+        "of a core."
+    )
+    result.notes.append(
         "One process holds the sender, the SDK members (one shared httpx.AsyncClient) and the "
         "bare trio-websocket members, on one Trio loop; the engine (hypercorn + starlette) is "
         "a separate process; 2 shared cores. Time = last member's arrival − just before "
         "send_message."
     )
-    result.raw = {"median_ms": med, "p99_ms": p99, "ack_median_ms": ack, "rounds": rounds}
+    result.raw = {
+        "median_ms": med,
+        "p99_ms": p99,
+        "first_median_ms": first,
+        "ack_median_ms": ack,
+        "rounds": rounds,
+        "cpu_pct": out["cpu_pct"],
+        "engine_cpu_pct": out["engine_cpu_pct"],
+    }
     return result
 
 
