@@ -92,7 +92,9 @@ class SessionCore:
         self._closed = False
         self._capabilities = Capabilities()
         self._connect_hooks: list[ConnectHook] = []
-        self._event_hooks: list[EventHook] = []
+        self._event_hooks: list[tuple[EventHook, tuple[type[Event], ...]]] = []
+        # Event class -> the hooks that take it, in registration order (built on first use).
+        self._hooks_by_kind: dict[type[Event], tuple[tuple[int, EventHook], ...]] = {}
         self.last_disconnect: Disconnected | None = None
         self._install_domains()
 
@@ -176,9 +178,50 @@ class SessionCore:
         """The registered connect hooks, in order."""
         return tuple(self._connect_hooks)
 
-    def add_event_hook(self, hook: EventHook) -> None:
-        """Pass every decoded event through ``hook`` before publishing (None swallows it)."""
-        self._event_hooks.append(hook)
+    def add_event_hook(self, hook: EventHook, *types: type[Event]) -> None:
+        """Pass every decoded event through ``hook`` before publishing (None swallows it).
+
+        With ``types``, only events of those classes go through ``hook``; the others skip
+        it without a call (the type dispatch is done once per event class, not per event).
+        """
+        self._event_hooks.append((hook, types))
+        self._hooks_by_kind.clear()
+
+    def _hooks_for(self, kind: type[Event]) -> tuple[tuple[int, EventHook], ...]:
+        hooks = tuple(
+            (index, hook)
+            for index, (hook, types) in enumerate(self._event_hooks)
+            if not types or issubclass(kind, types)
+        )
+        self._hooks_by_kind[kind] = hooks
+        return hooks
+
+    def _run_event_hooks(self, event: Event) -> Event | None:
+        """``event`` through the hooks that take it; None when one of them swallowed it."""
+        kind = type(event)
+        hooks = self._hooks_by_kind.get(kind)
+        if hooks is None:
+            hooks = self._hooks_for(kind)
+        for index, hook in hooks:
+            maybe = hook(event)
+            if maybe is None:
+                return None
+            if type(maybe) is not kind:
+                # Replaced by an event of another class: the remaining hooks are those
+                # registered after this one that take the new class.
+                return self._run_hooks_from(index + 1, maybe)
+            event = maybe
+        return event
+
+    def _run_hooks_from(self, start: int, event: Event) -> Event | None:
+        for hook, types in self._event_hooks[start:]:
+            if types and not isinstance(event, types):
+                continue
+            maybe = hook(event)
+            if maybe is None:
+                return None
+            event = maybe
+        return event
 
     @property
     def hub(self) -> EventHub:
@@ -299,8 +342,8 @@ class SessionCore:
             self.stats.count_drop("unknown_event")
             log.debug("ignored unknown event %r", frame.event)
             return
-        for hook in self._event_hooks:
-            maybe = hook(event)
+        if self._event_hooks:
+            maybe = self._run_event_hooks(event)
             if maybe is None:
                 return
             event = maybe

@@ -74,7 +74,7 @@ class ChatRecovery(SessionCore):
         self._time_before: datetime | None = None  # ... on every earlier connection
         self._unrecovered_since: datetime | None = None
         self._unrecovered_floor: dict[str, int] | None = None  # last seqs before the gap
-        self.add_event_hook(self._on_chat_event)
+        self.add_event_hook(self._on_chat_event, MessageReceived, ReceiptReceived)
         self.add_connect_hook(self._recover)
         super()._install_domains()
 

@@ -57,7 +57,7 @@ class ChatTyping(SessionCore):
         self._typing_sent: dict[TypingKey, float] = {}  # target -> trio time of the last true
         self._typing_seen: dict[tuple[str, str], float] = {}  # (cid, user) -> expiry time
         self._typing_wake = trio.Event()
-        self.add_event_hook(self._on_typing_event)
+        self.add_event_hook(self._on_typing_event, TypingChanged)
         self.add_connect_hook(self._expire_typing)
         super()._install_domains()
 

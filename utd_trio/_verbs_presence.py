@@ -32,7 +32,7 @@ class PresenceVerbs(SessionCore):
         self._presence_subs: dict[str, None] = {}  # ordered set of watched user ids
         self._presence_known: dict[str, PresenceInfo] = {}
         self._presence_updates: dict[str, int] = {}  # live updates seen, per user
-        self.add_event_hook(self._on_presence_event)
+        self.add_event_hook(self._on_presence_event, PresenceChanged)
         self.add_connect_hook(self._restore_presence)
         super()._install_domains()
 
