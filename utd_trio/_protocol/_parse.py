@@ -27,6 +27,7 @@ from .._models import (
 )
 from . import _vocab as v
 
+_fromisoformat = datetime.fromisoformat
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 
@@ -134,6 +135,12 @@ def parse_time(value: object) -> datetime | None:
     """An ISO-8601 timestamp (``Z`` or an offset; naive means UTC) → aware datetime, else None."""
     if not isinstance(value, str):
         return None
+    try:  # the common, well-formed case in one call (Python 3.11 reads a trailing "Z")
+        stamp = _fromisoformat(value)
+    except ValueError:
+        pass
+    else:
+        return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
@@ -220,21 +227,56 @@ def parse_attachment(value: object) -> Attachment | None:
 
 def parse_message(obj: Mapping[str, Any]) -> ChatMessage:
     """A message object (``message.new``, a ``message.send`` ack, a history item)."""
-    seq = parse_int(obj.get("seq"))
-    if seq is None:
-        raise WireFormatError("message has no seq")
+    # Inlined for the receive path: well-formed values (int seq, str ids, snake_case names)
+    # take one type check each; anything else goes through the tolerant parsers as before.
+    get = obj.get
+    seq = get("seq")
+    if type(seq) is not int:
+        seq = parse_int(seq)
+        if seq is None:
+            raise WireFormatError("message has no seq")
+    mid = get("id")
+    if type(mid) is not str:
+        mid = parse_str(mid)
+    if not mid:
+        raise WireFormatError("message has no id")
+    cid = obj["conversation_id"] if "conversation_id" in obj else get("conversationId")
+    if type(cid) is not str:
+        cid = parse_str(cid)
+    if not cid:
+        raise WireFormatError("message has no conversation_id")
+    sender = get("from")
+    if type(sender) is not str:
+        sender = parse_str(sender) or ""
+    client_id = obj["client_id"] if "client_id" in obj else get("clientId")
+    if client_id is not None and type(client_id) is not str:
+        client_id = parse_str(client_id)
+    to = get("to")
+    if to is not None and type(to) is not str:
+        to = parse_str(to)
+    group_id = obj["group_id"] if "group_id" in obj else get("groupId")
+    if group_id is not None and type(group_id) is not str:
+        group_id = parse_str(group_id)
+    text = get("text")
+    if text is not None and type(text) is not str:
+        text = parse_str(text)
+    attachment = get("attachment")
+    if attachment is not None:
+        attachment = parse_attachment(attachment)
+    metadata = parse_object(get("metadata")) or {}
+    created_at = obj["created_at"] if "created_at" in obj else get("createdAt")
     return ChatMessage(
-        id=_required_str(obj, "id", "message"),
-        conversation_id=_required_str(obj, "conversation_id", "message"),
-        seq=seq,
-        sender=parse_str(obj.get("from")) or "",
-        created_at=parse_time(get_field(obj, "created_at")),
-        client_id=parse_str(get_field(obj, "client_id")),
-        to=parse_str(obj.get("to")),
-        group_id=parse_str(get_field(obj, "group_id")),
-        text=parse_str(obj.get("text")),
-        attachment=parse_attachment(obj.get("attachment")),
-        metadata=parse_object(obj.get("metadata")) or {},
+        mid,
+        cid,
+        seq,
+        sender,
+        parse_time(created_at),
+        client_id,
+        to,
+        group_id,
+        text,
+        attachment,
+        metadata,
     )
 
 
@@ -277,11 +319,16 @@ def parse_group(obj: Mapping[str, Any]) -> Group:
 
 def parse_presence(obj: Mapping[str, Any]) -> PresenceInfo:
     """One user's presence."""
-    return PresenceInfo(
-        user_id=_required_str(obj, "user_id", "presence"),
-        online=bool(parse_bool(obj.get("online"))),
-        last_seen_at=parse_time(get_field(obj, "last_seen_at")),
-    )
+    user_id = obj["user_id"] if "user_id" in obj else obj.get("userId")
+    if type(user_id) is not str:
+        user_id = parse_str(user_id)
+    if not user_id:
+        raise WireFormatError("presence has no user_id")
+    online = obj.get("online")
+    if type(online) is not bool:
+        online = bool(parse_bool(online))
+    seen = obj["last_seen_at"] if "last_seen_at" in obj else obj.get("lastSeenAt")
+    return PresenceInfo(user_id, online, parse_time(seen))
 
 
 def parse_presence_list(value: object) -> tuple[PresenceInfo, ...]:
