@@ -93,6 +93,9 @@ class _Pending:
 
 _refs = itertools.count(1)
 
+# The ping frame is constant but for its ref: encoded once, as `encode_frame` would.
+_PING_PREFIX, _PING_SUFFIX = encode_frame(v.REQ_PING, None, "r0").split("r0")
+
 
 def _queued_receiver(ws: trio_websocket.WebSocketConnection) -> Callable[[], str | bytes] | None:
     """``receive_nowait`` of trio-websocket's inbound message queue, when it has one.
@@ -237,25 +240,27 @@ class SignalClient:
                 ErrorCode.NETWORK, "connection is closed", status=self._close_info.code
             )
         # Shielded: a cancelled caller must not leave half a frame on the wire. Bounded: a
-        # peer that stops reading kills this connection rather than hanging the sender.
-        with trio.CancelScope(shield=True):
-            with trio.move_on_after(self._heartbeat_timeout) as scope:
-                try:
-                    await self._ws.send_message(text)
-                except trio_websocket.ConnectionClosed as exc:
-                    # Mark the client closed now, not when the receive loop notices: callers
-                    # decide on a resend by `is_closed`.
-                    code = int(exc.reason.code) if exc.reason else None
-                    self._finish(CloseInfo(code, "connection closed while sending"))
-                    raise UTDStreamError(
-                        ErrorCode.NETWORK, "connection is closed", status=code
-                    ) from None
-                except (trio.BrokenResourceError, trio.ClosedResourceError):
-                    self._finish(CloseInfo(None, "connection broke while sending"))
-                    raise UTDStreamError(ErrorCode.NETWORK, "connection is broken") from None
-            if scope.cancelled_caught:
+        # peer that stops reading kills this connection rather than hanging the sender. One
+        # scope does both (a shield keeps outer cancellation out, not the scope's own deadline).
+        deadline = trio.current_time() + self._heartbeat_timeout
+        with trio.CancelScope(deadline=deadline, shield=True) as scope:
+            try:
+                await self._ws.send_message(text)
+            except trio_websocket.ConnectionClosed as exc:
+                # Mark the client closed now, not when the receive loop notices: callers
+                # decide on a resend by `is_closed`.
+                code = int(exc.reason.code) if exc.reason else None
+                self._finish(CloseInfo(code, "connection closed while sending"))
+                raise UTDStreamError(
+                    ErrorCode.NETWORK, "connection is closed", status=code
+                ) from None
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                self._finish(CloseInfo(None, "connection broke while sending"))
+                raise UTDStreamError(ErrorCode.NETWORK, "connection is broken") from None
+        if scope.cancelled_caught:
+            with trio.CancelScope(shield=True):
                 await self._kill("send stalled: the engine stopped reading")
-                raise UTDStreamError(ErrorCode.NETWORK, "send stalled; connection dropped")
+            raise UTDStreamError(ErrorCode.NETWORK, "send stalled; connection dropped")
         self.stats.frames_sent += 1
 
     async def _receive_loop(self) -> None:
@@ -324,6 +329,6 @@ class SignalClient:
             if now >= next_ping:
                 next_ping = now + interval
                 try:
-                    await self.send(v.REQ_PING)
+                    await self._send(f"{_PING_PREFIX}r{next(_refs)}{_PING_SUFFIX}")
                 except UTDStreamError:
                     return
