@@ -21,6 +21,8 @@ from ._events import Event
 __all__ = ["EventHub", "EventStream", "Overflow"]
 
 Overflow = Literal["drop_oldest", "block"]
+"""What a full event stream does: ``"drop_oldest"`` (drop and count the oldest event; the
+default) or ``"block"`` (never drop; event delivery waits, the connection never does)."""
 E = TypeVar("E", bound=Event)
 
 
