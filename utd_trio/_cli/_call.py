@@ -33,7 +33,7 @@ from ._common import (
     client_options,
     open_client,
 )
-from ._format import EventPrinter, is_replay
+from ._format import EventPrinter
 from ._listen import add_output_options, printer_for
 
 __all__ = ["register"]
@@ -92,13 +92,10 @@ class _Progress:
         self.stream = stream
         self.out = out
         self.phase = "ringing"  # then "active", then "over"
-        self._generation = sig.generation
 
     async def wait_for(self, *kinds: type[Event]) -> Event:
         """Print this call's events (and connection changes) until one of ``kinds``."""
         async for event in self.stream:
-            if is_replay(event, self._generation):
-                continue
             if isinstance(event, Disconnected | Connected):
                 self.out.event(self.sig.user_id, event)
             elif getattr(event, "call_id", None) == self.call.call_id:

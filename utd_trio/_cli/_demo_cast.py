@@ -18,7 +18,7 @@ from .._events import Event
 from .._models import Attachment
 from .._signaling import Signaling, open_signaling
 from ._demo_log import DemoLog
-from ._format import describe_capabilities, is_replay
+from ._format import describe_capabilities
 
 if TYPE_CHECKING:
     from utd_trio.testing import Engine
@@ -135,8 +135,7 @@ class Stage:
                     async with sig.events(overflow="block") as stream:
                         task_status.started(user)
                         async for event in stream:
-                            if not is_replay(event, 1):
-                                user._record(event)  # pyright: ignore[reportPrivateUsage]
+                            user._record(event)  # pyright: ignore[reportPrivateUsage]
         except UTDStreamError as error:
             if user is None:
                 raise

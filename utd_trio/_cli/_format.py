@@ -47,7 +47,6 @@ __all__ = [
     "describe_message",
     "describe_plan_change",
     "event_record",
-    "is_replay",
     "jsonable",
 ]
 
@@ -75,16 +74,6 @@ def event_record(event: Event) -> dict[str, Any]:
     """``{"type": "<EventClass>", **fields}`` as plain JSON data."""
     fields: dict[str, Any] = jsonable(event)
     return {"type": type(event).__name__, **fields}
-
-
-def is_replay(event: Event, generation: int) -> bool:
-    """True for a `Connected` of a ``generation`` already shown.
-
-    A session's first event stream also receives the events published before it subscribed
-    (the first connection's `Connected` among them); commands that announced that connection
-    themselves skip the replay.
-    """
-    return isinstance(event, Connected) and event.generation <= generation
 
 
 def _flag(value: bool | None) -> str:

@@ -18,7 +18,7 @@ from ._common import (
     client_options,
     open_client,
 )
-from ._format import EventPrinter, Palette, describe_capabilities, is_replay
+from ._format import EventPrinter, Palette, describe_capabilities
 
 __all__ = ["add_output_options", "register"]
 
@@ -84,11 +84,8 @@ async def _print_events(sig: Signaling, printer: EventPrinter, limit: int | None
         if limit == 0:
             return
         seen = 0
-        announced = sig.generation
         event: Event
         async for event in stream:
-            if is_replay(event, announced):
-                continue
             printer.event(sig.user_id, event)
             seen += 1
             if limit is not None and seen >= limit:

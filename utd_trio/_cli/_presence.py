@@ -19,7 +19,7 @@ from ._common import (
     open_api,
     open_client,
 )
-from ._format import EventPrinter, is_replay
+from ._format import EventPrinter
 from ._listen import add_output_options, printer_for
 
 __all__ = ["register"]
@@ -79,11 +79,8 @@ async def _presence(args: argparse.Namespace) -> int:
             for info in await sig.subscribe_presence(args.users):
                 _show(printer, info)
             changes = 0
-            announced = sig.generation
             while args.max_events is None or changes < args.max_events:
                 event = await stream.receive()
-                if is_replay(event, announced):
-                    continue
                 printer.event(sig.user_id, event)
                 changes += isinstance(event, PresenceChanged)
     return EXIT_OK
