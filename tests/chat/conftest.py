@@ -11,19 +11,8 @@ from utd_trio.testing import Engine
 
 
 def _creds(engine: Engine, user: str = "alice", **extra: Any) -> dict[str, Any]:
-    """Keyword arguments of `open_signaling` for the engine's default project.
-
-    Reconnects retry after at most 20 ms (``backoff_base``) so gap tests stay fast.
-    """
-    project = engine.default_project
-    return {
-        "backoff_base": 0.02,
-        "app_id": project.app_id,
-        "app_key": project.app_key,
-        "user_id": user,
-        "base_url": engine.base_url,
-        **extra,
-    }
+    # Reconnects retry after at most 20 ms (backoff_base) so gap tests stay fast.
+    return {**engine.signaling_kwargs(user), "backoff_base": 0.02, **extra}
 
 
 @pytest.fixture

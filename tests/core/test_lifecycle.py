@@ -156,7 +156,7 @@ async def test_tls_engine_without_trust_fails_with_network(
 ) -> None:
     # Transport errors are retried until connect_timeout, then raised as one error.
     with trio.fail_after(10), pytest.raises(UTDStreamError) as info:
-        async with open_signaling(**creds(utd_engine_tls, connect_timeout=1.0)):
+        async with open_signaling(**creds(utd_engine_tls, ssl_context=None, connect_timeout=1.0)):
             pytest.fail("must not connect to an untrusted certificate")
     assert info.value.code is ErrorCode.NETWORK
     assert "no connection within 1 s" in info.value.message

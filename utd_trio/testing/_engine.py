@@ -7,7 +7,7 @@ import ssl
 from collections.abc import AsyncGenerator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Final, NoReturn
+from typing import Any, Final, NoReturn
 
 import trio
 
@@ -109,6 +109,24 @@ class Engine(EngineControl):
         if self._tls is None:
             raise RuntimeError("this engine runs without TLS (open_engine(tls=True))")
         return self._tls.ca.cert_pem.bytes()
+
+    def signaling_kwargs(self, user_id: str, app_id: str | None = None) -> dict[str, Any]:
+        """Keyword arguments of `open_signaling` that connect ``user_id`` to this engine.
+
+        ``open_signaling(**engine.signaling_kwargs("alice"))`` mints with the project's app key
+        (``app_id=None``: the default project); a TLS engine's CA is trusted through
+        ``ssl_context``. Add or override any other argument with ``{**kwargs, ...}``.
+        """
+        project = self._state.project(app_id)
+        kwargs: dict[str, Any] = {
+            "app_id": project.app_id,
+            "app_key": project.app_key,
+            "user_id": user_id,
+            "base_url": self.base_url,
+        }
+        if self._tls is not None:
+            kwargs["ssl_context"] = self.client_ssl_context()
+        return kwargs
 
 
 def _url_host(host: str) -> str:
