@@ -6,7 +6,10 @@ by round:
 
 - ``bare``: ``trio_websocket.open_websocket_url`` with its default settings,
   ``get_message()`` + ``json.loads`` (the baseline of issue #3);
-- ``bare-tuned``: the same loop with the SDK's trio-websocket settings (queue, read size);
+- ``bare-tuned``: the same loop with trio-websocket tuned as the SDK used it until it got its
+  own transport (256-message queue, 64 KiB reads);
+- ``transport``: the SDK's own transport (``utd_trio._websocket.WebSocket``: wsproto driven
+  by the reading task, no reader task) + ``json.loads``: the ceiling for the SDK;
 - ``websockets-trio`` (only when ``websockets`` >= 14 with its Trio implementation is
   importable, e.g. ``uv run --with 'websockets>=16' ...``): the same loop on the alternative
   transport, to show what a change behind the transport seam would buy;
@@ -26,16 +29,19 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import trio
 import trio_websocket
 
 from utd_trio import MessageReceived, PresenceChanged, open_signaling
+from utd_trio._connect import _MAX_MESSAGE, _RECEIVE_BUFFER
+from utd_trio._websocket import WebSocket
 
 from ._common import Result, median, server_process
 
-# The SDK's transport settings, copied so the tuned baseline matches them exactly.
-from utd_trio._connect import _MESSAGE_QUEUE, _RECEIVE_BUFFER  # isort: skip
+# trio-websocket as the SDK tuned it before it had its own transport.
+_TUNED_QUEUE = 256
 
 TIME_CAP = 120.0  # seconds for the whole benchmark
 
@@ -80,6 +86,46 @@ def websockets_reader(ws: Any) -> Callable[[str, int], Awaitable[float]]:
     return run
 
 
+def transport_reader(ws: WebSocket) -> Callable[[str, int], Awaitable[float]]:
+    async def run(kind: str, n: int) -> float:
+        prepare = {"event": "bench.prepare", "data": {"kind": kind, "n": n}, "ref": "p"}
+        await ws.send_text(json.dumps(prepare))
+        acked = False
+        while not acked:
+            acked = any(json.loads(m).get("event") == "ack" for m in await ws.receive())
+        receive, loads = ws.receive, json.loads
+        start = time.perf_counter()
+        await ws.send_text('{"event":"bench.blast","data":{},"ref":"b"}')
+        got = 0
+        while got < n:
+            for message in await receive():
+                loads(message)
+                got += 1
+        return time.perf_counter() - start
+
+    return run
+
+
+@asynccontextmanager
+async def _transport(ws_url: str) -> AsyncIterator[WebSocket]:
+    parts = urlsplit(ws_url)
+    host, port = parts.hostname or "", parts.port or 80
+    stream = await trio.open_tcp_stream(host, port)
+    try:
+        ws = await WebSocket.connect(
+            stream,
+            f"{host}:{port}",
+            f"{parts.path}?{parts.query}",
+            max_message=_MAX_MESSAGE,
+            receive_buffer=_RECEIVE_BUFFER,
+            control_timeout=5.0,
+        )
+        await ws.receive()  # hello
+        yield ws
+    finally:
+        await trio.aclose_forcefully(stream)
+
+
 @asynccontextmanager
 async def _websockets_trio(ws_url: str) -> AsyncIterator[Any]:
     try:
@@ -104,8 +150,9 @@ async def measure(
     async with (
         trio_websocket.open_websocket_url(ws_url) as plain,
         trio_websocket.open_websocket_url(
-            ws_url, message_queue_size=_MESSAGE_QUEUE, receive_buffer_size=_RECEIVE_BUFFER
+            ws_url, message_queue_size=_TUNED_QUEUE, receive_buffer_size=_RECEIVE_BUFFER
         ) as tuned,
+        _transport(ws_url) as own,
         open_signaling(
             app_id="app_bench",
             user_id="alice",
@@ -131,7 +178,12 @@ async def measure(
                     break
             return time.perf_counter() - start
 
-        readers = {"bare": bare_reader(plain), "bare-tuned": bare_reader(tuned), "sdk": sdk}
+        readers = {
+            "bare": bare_reader(plain),
+            "bare-tuned": bare_reader(tuned),
+            "transport": transport_reader(own),
+            "sdk": sdk,
+        }
         if alt is not None:
             readers["websockets-trio"] = websockets_reader(alt)
         order = list(readers)
@@ -159,11 +211,14 @@ async def run(*, smoke: bool = False, n: int | None = None, rounds: int | None =
         med = {name: median(values) for name, values in rates[kind].items()}
         ratio = med["sdk"] / med["bare"]
         result.add(f"{kind}: bare trio-websocket (defaults)", med["bare"], "events/s")
-        result.add(f"{kind}: bare trio-websocket (SDK settings)", med["bare-tuned"], "events/s")
+        result.add(f"{kind}: bare trio-websocket (tuned)", med["bare-tuned"], "events/s")
+        own = med["transport"]
+        result.add(f"{kind}: bare SDK transport (wsproto, no reader task)", own, "events/s")
         result.add(f"{kind}: SDK typed events", med["sdk"], "events/s")
         verdict = None if smoke else ratio >= 1.0
         result.add(f"{kind}: SDK / bare", ratio, "x", "≥ 1.0× (floor 0.8×)", verdict)
-        result.add(f"{kind}: SDK / bare with SDK settings", med["sdk"] / med["bare-tuned"], "x")
+        result.add(f"{kind}: SDK / bare trio-websocket tuned", med["sdk"] / med["bare-tuned"], "x")
+        result.add(f"{kind}: SDK / bare SDK transport", med["sdk"] / own, "x")
         if "websockets-trio" in med:
             alt = med["websockets-trio"]
             result.add(f"{kind}: bare websockets.trio (alternative transport)", alt, "events/s")

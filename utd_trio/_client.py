@@ -1,11 +1,12 @@
 """`SignalClient`: one WebSocket connection to the engine.
 
-It owns a nursery for its lifetime (trio-websocket's reader, our receive loop, the heartbeat),
-waits for ``connection.established``, correlates requests with replies by ``ref``, and never
-lets a slow consumer, a stalled peer or a cancelled caller stall or corrupt the socket:
+Two tasks serve it (the receive loop, the heartbeat) in the nursery of `open_signal_client`,
+which waited for ``connection.established``. It correlates requests with replies by ``ref``,
+and never lets a slow consumer, a stalled peer or a cancelled caller stall or corrupt the socket:
 
-- inbound frames are decoded and handed to a synchronous callback, so the receive loop
-  never waits on anyone;
+- the receive loop itself reads the socket (`WebSocket.receive`: every message one read
+  completed), decodes each frame and hands it to a synchronous callback, so it never waits
+  on anyone and pays one wake-up per burst, not per message;
 - every send runs shielded with its own deadline: a caller's cancellation cannot cut a frame
   in half, and a peer that stops reading kills the connection instead of hanging it;
 - a socket silent for ``heartbeat_interval + heartbeat_timeout`` is declared dead.
@@ -18,15 +19,15 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import trio
-import trio_websocket
 
 from ._errors import ErrorCode, UTDStreamError
 from ._protocol import _vocab as v
 from ._protocol._classify import classify_error_frame
 from ._protocol._codec import Dropped, DropReason, Frame, decode_frame, encode_frame, event_key
+from ._websocket import WebSocket, WebSocketClosed
 
 __all__ = ["CloseInfo", "ConnectionStats", "Hello", "SignalClient"]
 
@@ -36,14 +37,6 @@ _ESTABLISHED = event_key(v.EV_ESTABLISHED)
 _PONG = event_key(v.EV_PONG)
 _ACK = event_key(v.EV_ACK)
 _ERROR = event_key(v.EV_ERROR)
-
-# trio-websocket tuning: its default 1-message queue and 4 KiB reads throttle bursts; the
-# receive loop drains the queue without ever blocking, so a deeper queue costs only memory.
-_MESSAGE_QUEUE = 256
-_RECEIVE_BUFFER = 64 * 1024
-# Frames over 1 MiB are dropped and counted by the codec; trio-websocket closes the socket
-# (1009) only past this much larger guard, which bounds memory per frame.
-_MAX_MESSAGE = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,20 +90,6 @@ _refs = itertools.count(1)
 _PING_PREFIX, _PING_SUFFIX = encode_frame(v.REQ_PING, None, "r0").split("r0")
 
 
-def _queued_receiver(ws: trio_websocket.WebSocketConnection) -> Callable[[], str | bytes] | None:
-    """``receive_nowait`` of trio-websocket's inbound message queue, when it has one.
-
-    trio-websocket has no public non-blocking receive; its connection keeps inbound
-    messages in a trio memory channel (``_recv_channel``, stable since 0.9). When that
-    attribute is missing or not a memory channel the receive loop simply uses
-    ``get_message`` alone.
-    """
-    channel = getattr(ws, "_recv_channel", None)
-    if isinstance(channel, trio.MemoryReceiveChannel):
-        return cast("Callable[[], str | bytes]", channel.receive_nowait)  # pyright: ignore[reportUnknownMemberType]
-    return None
-
-
 class SignalClient:
     """One open WebSocket connection. Use `open_signal_client` to make one.
 
@@ -121,7 +100,7 @@ class SignalClient:
 
     def __init__(
         self,
-        ws: trio_websocket.WebSocketConnection,
+        ws: WebSocket,
         hello: Hello,
         *,
         on_frame: Callable[[Frame], None],
@@ -139,6 +118,7 @@ class SignalClient:
         self._last_seen = trio.current_time()
         self._closed = trio.Event()
         self._close_info: CloseInfo | None = None
+        self._reader_done = trio.Event()
 
     def __repr__(self) -> str:
         state = "closed" if self._close_info else "open"
@@ -207,12 +187,14 @@ class SignalClient:
     async def aclose(self, code: int = v.CLOSE_NORMAL, reason: str = "") -> None:
         """Close the WebSocket with ``code``; forcefully if the close handshake stalls.
 
-        Bounded by the heartbeat timeout; callers that need a tighter bound wrap it.
+        The receive loop reads the engine's close reply. Bounded by the heartbeat timeout;
+        callers that need a tighter bound wrap it.
         """
         self._finish(CloseInfo(code, reason or "closed by client", by_client=True))
         with trio.move_on_after(self._heartbeat_timeout):
-            await self._ws.aclose(code, reason or None)
-        await trio.aclose_forcefully(self._ws)
+            await self._ws.send_close(code, reason)
+            await self._reader_done.wait()
+        await self._ws.abort()
 
     # --- internals ---------------------------------------------------------------------
 
@@ -232,7 +214,7 @@ class SignalClient:
     async def _kill(self, reason: str) -> None:
         """Declare the connection dead and drop the TCP stream without a handshake."""
         self._finish(CloseInfo(None, reason))
-        await trio.aclose_forcefully(self._ws)
+        await self._ws.abort()
 
     async def _send(self, text: str) -> None:
         if self._close_info is not None:
@@ -245,49 +227,43 @@ class SignalClient:
         deadline = trio.current_time() + self._heartbeat_timeout
         with trio.CancelScope(deadline=deadline, shield=True) as scope:
             try:
-                await self._ws.send_message(text)
-            except trio_websocket.ConnectionClosed as exc:
+                await self._ws.send_text(text)
+            except WebSocketClosed as exc:
                 # Mark the client closed now, not when the receive loop notices: callers
                 # decide on a resend by `is_closed`.
-                code = int(exc.reason.code) if exc.reason else None
-                self._finish(CloseInfo(code, "connection closed while sending"))
+                self._finish(CloseInfo(exc.code, f"connection closed while sending: {exc.reason}"))
                 raise UTDStreamError(
-                    ErrorCode.NETWORK, "connection is closed", status=code
+                    ErrorCode.NETWORK, "connection is closed", status=exc.code
                 ) from None
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                self._finish(CloseInfo(None, "connection broke while sending"))
-                raise UTDStreamError(ErrorCode.NETWORK, "connection is broken") from None
         if scope.cancelled_caught:
             with trio.CancelScope(shield=True):
                 await self._kill("send stalled: the engine stopped reading")
             raise UTDStreamError(ErrorCode.NETWORK, "send stalled; connection dropped")
         self.stats.frames_sent += 1
 
-    async def _receive_loop(self) -> None:
-        get_message = self._ws.get_message
-        drain = _queued_receiver(self._ws)
-        while True:
+    async def _receive_loop(self, initial: list[str | bytes], scope: trio.CancelScope) -> None:
+        """Read until the connection ends, inside ``scope``.
+
+        ``scope`` is shielded by the owner: outer cancellation must not stop the reader
+        before the close handshake it is part of has finished; the owner cancels it after.
+        ``initial`` are the messages that arrived with the hello.
+        """
+        with scope:
             try:
-                message = await get_message()
-            except trio_websocket.ConnectionClosed as exc:
-                code = int(exc.reason.code) if exc.reason else None
-                text = (exc.reason.reason if exc.reason else None) or "connection closed"
-                self._finish(CloseInfo(code, text))
-                return
-            self._last_seen = trio.current_time()
-            self._receive(message)
-            if drain is None:
-                continue
-            # Take every message trio-websocket has already queued in this one wake-up (at
-            # most its queue size): one task switch per burst instead of one per message.
-            # An empty or closed queue ends the batch; get_message then waits or reports
-            # the close exactly as before.
-            while True:
-                try:
-                    message = drain()
-                except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
-                    break
-                self._receive(message)
+                for message in initial:
+                    self._receive(message)
+                receive = self._ws.receive
+                while True:
+                    try:
+                        messages = await receive()
+                    except WebSocketClosed as exc:
+                        self._finish(CloseInfo(exc.code, exc.reason or "connection closed"))
+                        return
+                    self._last_seen = trio.current_time()
+                    for message in messages:
+                        self._receive(message)
+            finally:
+                self._reader_done.set()
 
     def _receive(self, message: str | bytes) -> None:
         self.stats.frames_received += 1

@@ -12,7 +12,6 @@ from typing import cast
 from urllib.parse import urlsplit
 
 import trio
-import trio_websocket
 
 from ._client import ConnectionStats, Hello, SignalClient
 from ._errors import ErrorCode, UTDStreamError
@@ -23,6 +22,7 @@ from ._protocol._codec import Frame, decode_frame, event_key
 from ._protocol._parse import parse_float, parse_object, parse_str, parse_time
 from ._protocol._urls import redact_url, ws_url_with_token
 from ._tls import default_ssl_context
+from ._websocket import HandshakeRejected, Stream, WebSocket, WebSocketClosed
 
 __all__ = ["open_signal_client"]
 
@@ -30,11 +30,9 @@ log = logging.getLogger("utd_trio.client")
 
 _ESTABLISHED = event_key(v.EV_ESTABLISHED)
 
-# trio-websocket tuning: its default 1-message queue and 4 KiB reads throttle bursts; the
-# receive loop drains the queue without ever blocking, so a deeper queue costs only memory.
-_MESSAGE_QUEUE = 256
+# One read takes up to this much: a burst of frames is parsed in one wake-up.
 _RECEIVE_BUFFER = 64 * 1024
-# Frames over 1 MiB are dropped and counted by the codec; trio-websocket closes the socket
+# Frames over 1 MiB are dropped and counted by the codec; the transport closes the socket
 # (1009) only past this much larger guard, which bounds memory per frame.
 _MAX_MESSAGE = 16 * 1024 * 1024
 
@@ -71,10 +69,7 @@ def _close_before_hello(code: int | None, reason: str) -> UTDStreamError:
     return UTDStreamError(kind, f"engine closed the socket before hello: {reason}", status=code)
 
 
-_Stream = trio.SocketStream | trio.SSLStream[trio.SocketStream]
-
-
-async def _open_stream(url: str, ssl_context: ssl.SSLContext | None) -> tuple[_Stream, str, str]:
+async def _open_stream(url: str, ssl_context: ssl.SSLContext | None) -> tuple[Stream, str, str]:
     """TCP (and TLS for wss) to the URL's host; returns the stream, Host header, resource."""
     parts = urlsplit(url)
     host = parts.hostname or ""
@@ -85,7 +80,7 @@ async def _open_stream(url: str, ssl_context: ssl.SSLContext | None) -> tuple[_S
     try:
         if secure:
             context = ssl_context or default_ssl_context()
-            stream: _Stream = await trio.open_ssl_over_tcp_stream(
+            stream: Stream = await trio.open_ssl_over_tcp_stream(
                 host, port, ssl_context=context, https_compatible=True
             )
         else:
@@ -93,9 +88,8 @@ async def _open_stream(url: str, ssl_context: ssl.SSLContext | None) -> tuple[_S
     except OSError as exc:
         raise UTDStreamError(ErrorCode.NETWORK, f"cannot connect: {exc.strerror or exc}") from None
     if isinstance(stream, trio.SSLStream):
-        # Handshake here, not lazily inside trio-websocket: its client waits forever for the
-        # opening handshake when the first write fails, so a bad certificate would surface
-        # only as a timeout, without saying why.
+        # Handshake here, not lazily on the first write: a bad certificate is then reported
+        # as such, before any WebSocket bytes are involved.
         try:
             await stream.do_handshake()
         except trio.BrokenResourceError as exc:
@@ -105,35 +99,19 @@ async def _open_stream(url: str, ssl_context: ssl.SSLContext | None) -> tuple[_S
     return stream, host_header, resource
 
 
-async def _wait_hello(ws: trio_websocket.WebSocketConnection, stats: ConnectionStats) -> Hello:
+async def _wait_hello(ws: WebSocket, stats: ConnectionStats) -> tuple[Hello, list[str | bytes]]:
+    """Read up to the hello; return it and the messages that came after it in the same read."""
     while True:
         try:
-            message = await ws.get_message()
-        except trio_websocket.ConnectionClosed as exc:
-            code = int(exc.reason.code) if exc.reason else None
-            reason = (exc.reason.reason if exc.reason else None) or "closed before hello"
-            raise _close_before_hello(code, reason) from None
-        stats.frames_received += 1
-        frame = decode_frame(message)
-        if isinstance(frame, Frame) and frame.event == _ESTABLISHED:
-            return _hello_from(frame)
-        stats.count_drop("before_hello")
-
-
-async def _host_reader(scope: trio.CancelScope, ready: Callable[[trio.Nursery], None]) -> None:
-    """Host trio-websocket's reader in a nursery under ``scope`` (a shielded scope).
-
-    Outer cancellation must not kill the reader before our close handshake has finished
-    (otherwise every close would wait out its whole timeout); the owner cancels ``scope``
-    itself once the bounded close is done. Started with ``start_soon``, not ``start``: a
-    task that is cancelled while being started stays in ``start``'s nursery until it exits
-    on its own, which a shielded task never does — the owner would hang there instead of
-    reaching the ``finally`` that cancels ``scope``.
-    """
-    with scope:
-        async with trio.open_nursery() as nursery:
-            ready(nursery)
-            await trio.sleep_forever()
+            messages = await ws.receive()
+        except WebSocketClosed as exc:
+            raise _close_before_hello(exc.code, exc.reason or "closed before hello") from None
+        for i, message in enumerate(messages):
+            stats.frames_received += 1
+            frame = decode_frame(message)
+            if isinstance(frame, Frame) and frame.event == _ESTABLISHED:
+                return _hello_from(frame), messages[i + 1 :]
+            stats.count_drop("before_hello")
 
 
 @asynccontextmanager
@@ -163,40 +141,30 @@ async def open_signal_client(
     """
     url = ws_url_with_token(session.ws_url, session.user_token, allow_insecure=allow_insecure)
     counters = stats if stats is not None else ConnectionStats()
-    stream: _Stream | None = None
-    ws: trio_websocket.WebSocketConnection | None = None
+    stream: Stream | None = None
+    # Shielded: outer cancellation must not stop the reader before our bounded close
+    # handshake has read the engine's reply; cancelled below once that is done.
+    reader_scope = trio.CancelScope(shield=True)
     try:
         async with trio.open_nursery() as nursery:
-            reader_scope = trio.CancelScope(shield=True)
-            hosted: list[trio.Nursery] = []
-            reader_ready = trio.Event()
-
-            def ready(reader: trio.Nursery) -> None:
-                hosted.append(reader)
-                reader_ready.set()
-
-            nursery.start_soon(_host_reader, reader_scope, ready)
             try:
-                await reader_ready.wait()
-                reader_nursery = hosted[0]
-                hello: Hello | None = None
+                connected: tuple[WebSocket, Hello, list[str | bytes]] | None = None
                 with trio.move_on_after(connect_timeout):
                     stream, host_header, resource = await _open_stream(url, ssl_context)
-                    ws = await trio_websocket.wrap_client_stream(
-                        reader_nursery,
+                    ws = await WebSocket.connect(
                         stream,
                         host_header,
                         resource,
-                        message_queue_size=_MESSAGE_QUEUE,
-                        max_message_size=_MAX_MESSAGE,
-                        receive_buffer_size=_RECEIVE_BUFFER,
+                        max_message=_MAX_MESSAGE,
+                        receive_buffer=_RECEIVE_BUFFER,
+                        control_timeout=heartbeat_timeout,
                     )
-                    hello = await _wait_hello(ws, counters)
-                if hello is None:
+                    connected = (ws, *await _wait_hello(ws, counters))
+                if connected is None:
                     raise UTDStreamError(
                         ErrorCode.TIMEOUT, f"no connection within {connect_timeout:g} s"
                     )
-                assert ws is not None
+                ws, hello, after_hello = connected
                 client = SignalClient(
                     ws,
                     hello,
@@ -206,7 +174,7 @@ async def open_signal_client(
                     stats=counters,
                 )
                 log.debug("connected to %s as socket %s", redact_url(url), hello.socket_id)
-                nursery.start_soon(client._receive_loop)  # pyright: ignore[reportPrivateUsage]
+                nursery.start_soon(client._receive_loop, after_hello, reader_scope)  # pyright: ignore[reportPrivateUsage]
                 nursery.start_soon(client._heartbeat_loop)  # pyright: ignore[reportPrivateUsage]
                 try:
                     yield client
@@ -220,7 +188,7 @@ async def open_signal_client(
                 # Shielded: in the now-cancelled nursery a checkpoint would raise Cancelled,
                 # which the nursery swallows along with the error being raised.
                 with trio.CancelScope(shield=True):
-                    await _force_close(ws, stream)
+                    await _force_close(stream)
     except BaseExceptionGroup as group:
         raise collapse(group) from None
 
@@ -236,9 +204,9 @@ async def _force_close(*resources: trio.abc.AsyncResource | None) -> None:
 
 
 def _translate(exc: BaseException) -> BaseException:
-    if isinstance(exc, trio_websocket.ConnectionRejected):
-        return _rejected(exc.status_code, exc.body)
-    if isinstance(exc, trio_websocket.HandshakeError | OSError | trio.BrokenResourceError):
+    if isinstance(exc, HandshakeRejected):
+        return _rejected(exc.status, exc.body)
+    if isinstance(exc, OSError | trio.BrokenResourceError):
         return UTDStreamError(ErrorCode.NETWORK, f"WebSocket handshake failed: {exc!r}")
     return exc
 
@@ -246,7 +214,7 @@ def _translate(exc: BaseException) -> BaseException:
 def collapse(group: BaseExceptionGroup[BaseException]) -> BaseException:
     """One exception out of a nursery's group: the first that is not a Cancelled.
 
-    Handshake failures of trio-websocket become `UTDStreamError`; the user's own exceptions
+    Handshake failures become `UTDStreamError`; the user's own exceptions
     come out as they were raised, never wrapped in a group.
     """
     leaves: list[BaseException] = []

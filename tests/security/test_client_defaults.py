@@ -220,7 +220,7 @@ async def test_inbound_frame_over_one_mib_is_dropped_and_counted() -> None:
 async def test_frame_past_the_memory_guard_drops_the_connection_and_reconnects(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    # Above 16 MiB trio-websocket stops buffering (1009): memory stays bounded, and the
+    # Above 16 MiB the transport stops buffering (1009): memory stays bounded, and the
     # session recovers on a new connection.
     with trio.fail_after(IO):
         async with fake_engine_ws() as fake:

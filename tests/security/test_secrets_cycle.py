@@ -1,6 +1,7 @@
 """No secret (app key, server secret, user token) in any repr/str, log record (every logger at
-DEBUG: ours, httpx, httpcore, trio-websocket, hypercorn, the engine) or exception text, across a
-full session life: connect, reconnect (abrupt drop, 4001 re-mint), close, and failed mints."""
+DEBUG: ours incl. the WebSocket transport, httpx, httpcore, hypercorn, the engine) or exception
+text, across a full session life: connect, reconnect (abrupt drop, 4001 re-mint), close, and
+failed mints."""
 
 from __future__ import annotations
 
@@ -112,7 +113,7 @@ async def test_no_secret_leaks_across_a_session_life(caplog: pytest.LogCaptureFi
     texts.extend(record.getMessage() for record in caplog.records)
     texts.extend(repr(record.args) for record in caplog.records)
     assert len(tokens) >= 5  # three app-key generations, two provider generations
-    assert any(r.name.startswith("trio-websocket") for r in caplog.records), "ws logs were on"
+    assert any(r.name == "utd_trio.websocket" for r in caplog.records), "ws logs were on"
     assert any(r.name.startswith("httpcore") for r in caplog.records), "http logs were on"
     for secret in (KEY, SECRET, *tokens):
         leaks = [text for text in texts if secret in text]

@@ -1,0 +1,221 @@
+"""The SDK's WebSocket transport against a scripted wsproto peer over a loopback socket."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+import trio.testing
+from wsproto.events import AcceptConnection, BytesMessage, CloseConnection, Ping, Pong, TextMessage
+
+from utd_trio import ErrorCode, UTDStreamError
+from utd_trio._websocket import HandshakeRejected, WebSocket, WebSocketClosed
+
+from ._peer import MAX_MESSAGE, connect, connected, one_peer
+
+IO = 10
+
+
+async def receive_n(ws: WebSocket, n: int) -> list[str | bytes]:
+    got: list[str | bytes] = []
+    while len(got) < n:
+        got += await ws.receive()
+    return got
+
+
+async def test_frames_that_arrive_with_the_101_are_kept() -> None:
+    with trio.fail_after(IO):
+        async with one_peer() as (port, peers), trio.open_nursery() as nursery:
+
+            async def serve() -> None:
+                peer = await peers.receive()
+                await peer.read_request()
+                hello = peer.ws.send(AcceptConnection())
+                frames = b"".join(peer.ws.send(TextMessage(f"m{i}")) for i in range(3))
+                await peer.stream.send_all(hello + frames)
+
+            nursery.start_soon(serve)
+            ws = await connect(port)
+            assert await ws.receive() == ["m0", "m1", "m2"]
+            await ws.abort()
+
+
+async def test_fragmented_text_and_bytes_are_reassembled() -> None:
+    with trio.fail_after(IO):
+        async with connected() as (ws, peer):
+            for part, last in (("he", False), ("ll", False), ("o", True)):
+                await peer.send(TextMessage(part, message_finished=last))
+            await peer.send(
+                BytesMessage(b"\x00\x01", message_finished=False),
+                BytesMessage(b"\x02", message_finished=True),
+            )
+            assert await receive_n(ws, 2) == ["hello", b"\x00\x01\x02"]
+
+
+async def test_a_ping_gets_its_pong_and_messages_keep_flowing() -> None:
+    with trio.fail_after(IO):
+        async with connected() as (ws, peer):
+            await peer.send(Ping(b"hb1"), TextMessage("after"))
+            assert await receive_n(ws, 1) == ["after"]
+            assert await peer.next_event() == Pong(b"hb1")
+
+
+async def test_messages_before_a_close_frame_come_first_then_the_close() -> None:
+    with trio.fail_after(IO):
+        async with connected() as (ws, peer):
+            await peer.send(TextMessage("a"), TextMessage("b"), CloseConnection(4008, "idle"))
+            assert await receive_n(ws, 2) == ["a", "b"]
+            with pytest.raises(WebSocketClosed) as closed:
+                await ws.receive()
+            assert (closed.value.code, closed.value.reason) == (4008, "idle")
+            reply = await peer.next_event()
+            assert isinstance(reply, CloseConnection)
+            assert reply.code == 4008  # the close is answered with the same code
+            with pytest.raises(WebSocketClosed):
+                await ws.send_text("late")
+
+
+async def test_client_close_handshake_reads_the_peer_reply() -> None:
+    with trio.fail_after(IO):
+        async with connected() as (ws, peer):
+            await ws.send_close(1000, "bye")
+            await ws.send_close(1000, "again")  # no-op once closing
+            sent = await peer.next_event()
+            assert isinstance(sent, CloseConnection)
+            assert (sent.code, sent.reason) == (1000, "bye")
+            with pytest.raises(WebSocketClosed):
+                await ws.send_text("after close")
+            await peer.send(sent.response())
+            with pytest.raises(WebSocketClosed) as closed:
+                await receive_n(ws, 1)
+            assert closed.value.code == 1000
+
+
+@pytest.mark.parametrize("fragmented", [False, True], ids=["one-frame", "fragments"])
+async def test_a_message_past_the_guard_closes_with_1009(fragmented: bool) -> None:
+    with trio.fail_after(IO):
+        async with connected() as (ws, peer):
+            await peer.send(TextMessage("small"))
+            big = "z" * (MAX_MESSAGE + 10)
+            if fragmented:
+                chunks = [big[i : i + 1000] for i in range(0, len(big), 1000)]
+                for i, chunk in enumerate(chunks):
+                    await peer.send(TextMessage(chunk, message_finished=i == len(chunks) - 1))
+            else:
+                await peer.send(TextMessage(big))
+            assert await receive_n(ws, 1) == ["small"]
+            with pytest.raises(WebSocketClosed) as closed:
+                await receive_n(ws, 1)
+            assert closed.value.code == 1009
+            event = await peer.next_event()
+            while not isinstance(event, CloseConnection):
+                event = await peer.next_event()
+            assert event.code == 1009
+
+
+async def test_a_protocol_error_closes_with_1002() -> None:
+    with trio.fail_after(IO):
+        async with connected() as (ws, peer):
+            await peer.stream.send_all(b"\x83\x00")  # reserved opcode 0x3
+            with pytest.raises(WebSocketClosed) as closed:
+                await receive_n(ws, 1)
+            assert closed.value.code == 1002
+            event = await peer.next_event()
+            assert isinstance(event, CloseConnection)
+            assert event.code == 1002
+
+
+async def test_end_of_stream_without_close_frame_is_1006() -> None:
+    with trio.fail_after(IO):
+        async with connected() as (ws, peer):
+            await peer.send(TextMessage("last"))
+            await peer.stream.aclose()
+            assert await receive_n(ws, 1) == ["last"]
+            with pytest.raises(WebSocketClosed) as closed:
+                await ws.receive()
+            assert closed.value.code == 1006
+            with pytest.raises(WebSocketClosed) as again:
+                await ws.receive()
+            assert again.value is closed.value
+
+
+async def test_concurrent_sends_never_interleave() -> None:
+    with trio.fail_after(IO):
+        async with connected() as (ws, peer):
+            expected = {f"{t}:{i}:" + "p" * 30_000 for t in range(10) for i in range(10)}
+
+            async def sender(t: int) -> None:
+                for i in range(10):
+                    await ws.send_text(f"{t}:{i}:" + "p" * 30_000)
+
+            got: set[str] = set()
+            async with trio.open_nursery() as nursery:
+                for t in range(10):
+                    nursery.start_soon(sender, t)
+                parts: list[str] = []
+                while len(got) < len(expected):
+                    event = await peer.next_event()
+                    assert isinstance(event, TextMessage)
+                    parts.append(event.data)
+                    if event.message_finished:
+                        got.add("".join(parts))
+                        parts = []
+            assert got == expected
+
+
+async def test_a_cancelled_send_leaves_the_socket_unusable(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    with trio.fail_after(IO):
+        async with connected() as (ws, _peer):  # the peer never reads
+            with trio.move_on_after(1) as scope:
+                await ws.send_text("x" * (32 * 1024 * 1024))
+            assert scope.cancelled_caught
+            with pytest.raises(WebSocketClosed):
+                await ws.send_text("next")
+
+
+async def test_an_http_refusal_carries_status_and_body() -> None:
+    with trio.fail_after(IO):
+        async with one_peer() as (port, peers), trio.open_nursery() as nursery:
+
+            async def refuse() -> None:
+                await (await peers.receive()).reject(403, b'{"message":"banned"}')
+
+            nursery.start_soon(refuse)
+            with pytest.raises(HandshakeRejected) as refused:
+                await connect(port)
+            assert (refused.value.status, refused.value.body) == (403, b'{"message":"banned"}')
+
+
+@pytest.mark.parametrize(
+    ("reply", "why"),
+    [
+        (b"garbage\r\n\r\n", "bad upgrade response"),
+        (b"", "closed the connection during the upgrade"),
+    ],
+    ids=["not-http", "eof"],
+)
+async def test_a_peer_that_speaks_no_websocket_is_a_network_error(reply: bytes, why: str) -> None:
+    with trio.fail_after(IO):
+        async with one_peer() as (port, peers), trio.open_nursery() as nursery:
+
+            async def answer() -> None:
+                peer = await peers.receive()
+                await peer.read_request()
+                await peer.stream.send_all(reply)
+                await peer.stream.aclose()
+
+            nursery.start_soon(answer)
+            with pytest.raises(UTDStreamError) as failed:
+                await connect(port)
+            assert failed.value.code is ErrorCode.NETWORK
+            assert why in str(failed.value)
+
+
+async def test_the_upgrade_request_carries_host_and_resource_only() -> None:
+    with trio.fail_after(IO):
+        async with connected() as (ws, peer):
+            assert peer.request is not None
+            assert peer.request.target == "/ws?token=tok_peer"
+            assert peer.request.host == f"127.0.0.1:{peer.stream.socket.getsockname()[1]}"
+            assert "tok_peer" not in repr(ws)

@@ -1,0 +1,309 @@
+"""`WebSocket`: a client WebSocket over a Trio stream, driven by wsproto in the caller's task.
+
+This is the transport seam under `SignalClient`. It has no background task: whoever calls
+`WebSocket.receive` reads the socket, feeds wsproto and gets back every message the read
+completed. The SDK's receive loop therefore takes a burst of frames in one wake-up, where a
+library with its own reader task (trio-websocket) costs a task switch and a channel hop per
+message; ``benchmarks/receive.py`` measures the difference.
+
+Rules it keeps:
+
+- one reader at a time (the receive loop, or the connect path before it starts); sends are
+  serialised by a lock, so a heartbeat, a request and a pong never interleave bytes;
+- control frames are answered here: a ping gets its pong, a peer's close gets its close
+  reply (each bounded by ``control_timeout``);
+- messages that arrived before a close frame are returned first; the close is reported by the
+  next `receive` as `WebSocketClosed`;
+- a message above ``max_message`` closes the socket with 1009 instead of buffering on.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Final, cast
+
+import trio
+import wsproto
+from wsproto.connection import ConnectionState
+from wsproto.events import (
+    AcceptConnection,
+    BytesMessage,
+    CloseConnection,
+    Ping,
+    Pong,
+    RejectConnection,
+    RejectData,
+    Request,
+    TextMessage,
+)
+from wsproto.utilities import LocalProtocolError, RemoteProtocolError
+
+from ._errors import ErrorCode, UTDStreamError
+
+__all__ = ["HandshakeRejected", "WebSocket", "WebSocketClosed"]
+
+log = logging.getLogger("utd_trio.websocket")
+
+CLOSE_ABNORMAL: Final = 1006  # RFC 6455 §7.1.5: the connection ended without a close frame
+CLOSE_TOO_BIG: Final = 1009
+_REJECT_BODY_LIMIT: Final = 64 * 1024
+_MESSAGES: Final = (TextMessage, BytesMessage)
+
+Stream = trio.SocketStream | trio.SSLStream[trio.SocketStream]
+
+
+class WebSocketClosed(Exception):
+    """The WebSocket has ended: ``code`` from the close frame (1006 without one)."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(code, reason)
+        self.code = code
+        self.reason = reason
+
+
+class HandshakeRejected(Exception):
+    """The server answered the upgrade with an HTTP status instead of 101."""
+
+    def __init__(self, status: int, body: bytes) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+
+
+class WebSocket:
+    """One client WebSocket connection. Make one with `WebSocket.connect`."""
+
+    def __init__(
+        self,
+        stream: Stream,
+        protocol: wsproto.WSConnection,
+        *,
+        max_message: int,
+        receive_buffer: int,
+        control_timeout: float,
+    ) -> None:
+        self._stream = stream
+        self._proto = protocol
+        self._max_message = max_message
+        self._receive_buffer = receive_buffer
+        self._control_timeout = control_timeout
+        self._send_lock = trio.Lock()
+        self._parts: list[str | bytes] = []
+        self._part_size = 0
+        self._pending: list[str | bytes] = []
+        self._closed: WebSocketClosed | None = None
+
+    def __repr__(self) -> str:
+        return f"<WebSocket {self._proto.state.name.lower()}>"
+
+    @classmethod
+    async def connect(
+        cls,
+        stream: Stream,
+        host: str,
+        resource: str,
+        *,
+        max_message: int,
+        receive_buffer: int,
+        control_timeout: float,
+    ) -> WebSocket:
+        """Run the opening handshake on ``stream`` and return the open connection.
+
+        Raises:
+            HandshakeRejected: the server answered with an HTTP status other than 101.
+            UTDStreamError: NETWORK when the stream broke or the server spoke no WebSocket.
+        """
+        protocol = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
+        ws = cls(
+            stream,
+            protocol,
+            max_message=max_message,
+            receive_buffer=receive_buffer,
+            control_timeout=control_timeout,
+        )
+        await ws._handshake(host, resource)
+        return ws
+
+    # --- reading -----------------------------------------------------------------------
+
+    async def receive(self) -> list[str | bytes]:
+        """Read once; return the messages completed so far (possibly none).
+
+        Raises:
+            WebSocketClosed: the connection has ended (after its last messages were returned).
+        """
+        if self._pending:
+            pending, self._pending = self._pending, []
+            return pending
+        if self._closed is not None:
+            raise self._closed
+        data = await self._read()
+        if data is None:
+            raise self._closed_with(CLOSE_ABNORMAL, "connection lost without a close frame")
+        self._proto.receive_data(data)
+        return await self._take_events()
+
+    async def _read(self) -> bytes | None:
+        """One read; None at end of stream or when the stream broke."""
+        try:
+            data = await self._stream.receive_some(self._receive_buffer)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            return None
+        if not data:
+            return None
+        return data if isinstance(data, bytes) else bytes(data)
+
+    async def _take_events(self) -> list[str | bytes]:
+        messages: list[str | bytes] = []
+        for event in self._proto.events():
+            if isinstance(event, _MESSAGES):
+                data = event.data
+                if event.message_finished and not self._parts:
+                    if len(data) > self._max_message:
+                        await self._refuse_too_big()
+                        break
+                    messages.append(data if isinstance(data, str | bytes) else bytes(data))
+                elif not await self._add_part(event, messages):
+                    break
+            elif isinstance(event, Ping):
+                await self._send_control(event.response())
+            elif isinstance(event, CloseConnection):
+                await self._peer_closed(event)
+                break
+        return messages
+
+    async def _add_part(
+        self, event: TextMessage | BytesMessage, messages: list[str | bytes]
+    ) -> bool:
+        """Buffer one fragment; False when the message grew too big (the socket is closing)."""
+        data = event.data
+        self._parts.append(data if isinstance(data, str | bytes) else bytes(data))
+        self._part_size += len(data)
+        if self._part_size > self._max_message:
+            await self._refuse_too_big()
+            return False
+        if event.message_finished:
+            parts, self._parts, self._part_size = self._parts, [], 0
+            if isinstance(event, TextMessage):
+                messages.append("".join(cast("list[str]", parts)))
+            else:
+                messages.append(b"".join(cast("list[bytes]", parts)))
+        return True
+
+    async def _refuse_too_big(self) -> None:
+        self._parts, self._part_size = [], 0
+        closed = self._closed_with(CLOSE_TOO_BIG, f"message larger than {self._max_message} bytes")
+        await self._send_control(CloseConnection(CLOSE_TOO_BIG, closed.reason))
+        await self.abort()
+
+    async def _peer_closed(self, event: CloseConnection) -> None:
+        reason = event.reason or ""
+        self._closed_with(int(event.code), reason)
+        if self._proto.state is ConnectionState.REMOTE_CLOSING:
+            await self._send_control(event.response())
+        elif self._proto.state is ConnectionState.OPEN:
+            # wsproto reports an unparsable frame as a close event without sending one.
+            await self._send_control(CloseConnection(int(event.code), reason))
+        await self.abort()
+
+    def _closed_with(self, code: int, reason: str) -> WebSocketClosed:
+        if self._closed is None:
+            log.debug("websocket closed: %d %s", code, reason)
+            self._closed = WebSocketClosed(code, reason)
+        return self._closed
+
+    # --- writing -----------------------------------------------------------------------
+
+    async def send_text(self, text: str) -> None:
+        """Send one text message. The caller bounds the time (the peer may stop reading).
+
+        Raises:
+            WebSocketClosed: the connection has ended or is closing.
+        """
+        await self._send(TextMessage(text))
+
+    async def send_close(self, code: int, reason: str = "") -> None:
+        """Start the closing handshake (no-op when it has begun); the reader sees the reply."""
+        if self._proto.state is ConnectionState.OPEN:
+            log.debug("websocket closing: %d %s", code, reason)
+            try:
+                await self._send(CloseConnection(code, reason))
+            except WebSocketClosed:
+                return
+
+    async def _send(self, event: TextMessage | CloseConnection | Pong) -> None:
+        lock = self._send_lock
+        try:
+            lock.acquire_nowait()
+        except trio.WouldBlock:
+            await lock.acquire()
+        try:
+            if self._closed is not None and not isinstance(event, CloseConnection):
+                raise self._closed
+            try:
+                data = self._proto.send(event)
+            except LocalProtocolError:
+                # Our close frame is out; the reader still waits for the peer's reply.
+                raise WebSocketClosed(CLOSE_ABNORMAL, "connection is closing") from None
+            try:
+                await self._stream.send_all(data)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                raise self._closed_with(CLOSE_ABNORMAL, "connection lost while sending") from None
+            except BaseException:
+                # Cancelled mid-write: the frame may be cut, so nothing more may follow it.
+                self._closed_with(CLOSE_ABNORMAL, "a send was interrupted")
+                raise
+        finally:
+            lock.release()
+
+    async def _send_control(self, event: CloseConnection | Pong) -> None:
+        """Best-effort control frame; a peer that does not read gets ``control_timeout``."""
+        with trio.move_on_after(self._control_timeout):
+            try:
+                await self._send(event)
+            except WebSocketClosed:
+                return
+
+    async def abort(self) -> None:
+        """Close the stream now, without (more of) a closing handshake."""
+        self._closed_with(CLOSE_ABNORMAL, "connection closed")
+        await trio.aclose_forcefully(self._stream)
+
+    # --- opening handshake -------------------------------------------------------------
+
+    async def _handshake(self, host: str, resource: str) -> None:
+        try:
+            await self._stream.send_all(self._proto.send(Request(host=host, target=resource)))
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            raise _handshake_failed(f"cannot send the upgrade request: {exc}") from None
+        rejected: RejectConnection | None = None
+        body = bytearray()
+        while True:
+            data = await self._read()
+            if data is None:
+                if rejected is not None:
+                    raise HandshakeRejected(rejected.status_code, bytes(body))
+                raise _handshake_failed("the server closed the connection during the upgrade")
+            try:
+                self._proto.receive_data(data)
+                for event in self._proto.events():
+                    if isinstance(event, AcceptConnection):
+                        log.debug("websocket open (host %s)", host)
+                        # Frames that came with the 101 are already parsed; keep them.
+                        self._pending = await self._take_events()
+                        return
+                    if isinstance(event, RejectConnection):
+                        rejected = event
+                        if not event.has_body:
+                            raise HandshakeRejected(event.status_code, b"")
+                    elif isinstance(event, RejectData):
+                        body += event.data[: _REJECT_BODY_LIMIT - len(body)]
+                        if event.body_finished:
+                            assert rejected is not None
+                            raise HandshakeRejected(rejected.status_code, bytes(body))
+            except RemoteProtocolError as exc:
+                raise _handshake_failed(f"bad upgrade response: {exc}") from None
+
+
+def _handshake_failed(why: str) -> UTDStreamError:
+    return UTDStreamError(ErrorCode.NETWORK, f"WebSocket handshake failed: {why}")
