@@ -13,7 +13,14 @@ from contextlib import asynccontextmanager
 
 import trio
 from wsproto import ConnectionType, WSConnection
-from wsproto.events import AcceptConnection, Event, RejectConnection, RejectData, Request
+from wsproto.events import (
+    AcceptConnection,
+    CloseConnection,
+    Event,
+    RejectConnection,
+    RejectData,
+    Request,
+)
 
 from utd_trio._websocket import WebSocket
 
@@ -37,10 +44,11 @@ class Peer:
                     self.request = event
         return self.request
 
-    async def accept(self, then: bytes = b"") -> None:
-        """Accept the upgrade; ``then`` goes out in the same write as the 101."""
+    async def accept(self, *then: Event) -> None:
+        """Accept the upgrade; the ``then`` frames go out in the same write as the 101."""
         await self.read_request()
-        await self.stream.send_all(self.ws.send(AcceptConnection()) + then)
+        data = self.ws.send(AcceptConnection())
+        await self.stream.send_all(data + b"".join(self.ws.send(event) for event in then))
 
     async def reject(self, status: int, body: bytes) -> None:
         """Refuse the upgrade with an HTTP status and a body."""
@@ -53,6 +61,14 @@ class Peer:
     async def send(self, *events: Event) -> None:
         """Encode ``events`` and write them in one write."""
         await self.stream.send_all(b"".join(self.ws.send(event) for event in events))
+
+    async def answer_close(self) -> CloseConnection:
+        """Read until the client's close frame, answer it, and return it."""
+        event = await self.next_event()
+        while not isinstance(event, CloseConnection):
+            event = await self.next_event()
+        await self.send(event.response())
+        return event
 
     async def next_event(self) -> Event:
         """The next event the client sent (reads as needed)."""
@@ -94,14 +110,14 @@ async def connect(port: int, *, max_message: int = MAX_MESSAGE) -> WebSocket:
 
 
 @asynccontextmanager
-async def connected(*, then: bytes = b"") -> AsyncIterator[tuple[WebSocket, Peer]]:
-    """A transport connected to an accepting peer; ``then`` rides along with the 101."""
+async def connected() -> AsyncIterator[tuple[WebSocket, Peer]]:
+    """A transport connected to an accepting peer."""
     async with one_peer() as (port, peers):
         accepted: list[Peer] = []
 
         async def accept_one() -> None:
             peer = await peers.receive()
-            await peer.accept(then)
+            await peer.accept()
             accepted.append(peer)
 
         async with trio.open_nursery() as nursery:
