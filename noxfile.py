@@ -57,7 +57,7 @@ def bench(session: nox.Session) -> None:
         "uv",
         "run",
         "--with",
-        "websockets>=16",
+        "websockets>=17",
         "python",
         "-m",
         "benchmarks.run_all",

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import itertools
 import json
 import sys
 import time
@@ -241,16 +242,17 @@ async def run(
                 + ("" if ok else " — NOT all connected throughout")
             )
         done = [r for r in rows if r.get("variant") == variant and "error" not in r]
-        if len(done) >= 2:
-            first, last = done[0], done[-1]
+        # Linearity, step by step: per-session cost at each N over that at the N before it.
+        for first, last in itertools.pairwise(done):
+            span = f"N={last['n']:,} / N={first['n']:,}"
             result.add(
-                f"{variant}: memory per session, N={last['n']:,} / N={first['n']:,}",
+                f"{variant}: memory per session, {span}",
                 last["kib_per_session"] / first["kib_per_session"],
                 "x",
                 "≈ 1 (linear)",
             )
             result.add(
-                f"{variant}: CPU per heartbeat, N={last['n']:,} / N={first['n']:,}",
+                f"{variant}: CPU per heartbeat, {span}",
                 last["us_per_heartbeat"] / first["us_per_heartbeat"],
                 "x",
                 "≈ 1 (linear)",
