@@ -9,7 +9,6 @@ import ssl
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from typing import cast
-from urllib.parse import urlsplit
 
 import trio
 
@@ -20,7 +19,7 @@ from ._protocol import _vocab as v
 from ._protocol._classify import classify
 from ._protocol._codec import Frame, decode_frame, event_key
 from ._protocol._parse import parse_float, parse_object, parse_str, parse_time
-from ._protocol._urls import redact_url, ws_url_with_token
+from ._protocol._urls import redact_url, upgrade_target, ws_url_with_token
 from ._tls import default_ssl_context
 from ._websocket import HandshakeRejected, Stream, WebSocket, WebSocketClosed
 
@@ -71,12 +70,7 @@ def _close_before_hello(code: int | None, reason: str) -> UTDStreamError:
 
 async def _open_stream(url: str, ssl_context: ssl.SSLContext | None) -> tuple[Stream, str, str]:
     """TCP (and TLS for wss) to the URL's host; returns the stream, Host header, resource."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    secure = parts.scheme == "wss"
-    port = parts.port or (443 if secure else 80)
-    resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    host_header = host if port in (80, 443) else f"{host}:{port}"
+    host, port, secure, host_header, resource = upgrade_target(url)
     try:
         if secure:
             context = ssl_context or default_ssl_context()

@@ -6,7 +6,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from utd_trio._protocol._urls import check_base_url, is_loopback, redact_url, ws_url_with_token
+from utd_trio._protocol._urls import (
+    UpgradeTarget,
+    check_base_url,
+    is_loopback,
+    redact_url,
+    upgrade_target,
+    ws_url_with_token,
+)
 
 # --- loopback ----------------------------------------------------------------------------------
 
@@ -185,3 +192,37 @@ def test_redacting_a_token_url_hides_the_token() -> None:
     redacted = redact_url(url)
     assert "SECRET" not in redacted
     assert redacted.startswith("wss://h.example/ws?")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        pytest.param(
+            "wss://h.example/ws?token=t",
+            UpgradeTarget("h.example", 443, True, "h.example", "/ws?token=t"),
+            id="wss-default-port",
+        ),
+        pytest.param(
+            "ws://127.0.0.1:8080/ws",
+            UpgradeTarget("127.0.0.1", 8080, False, "127.0.0.1:8080", "/ws"),
+            id="ws-port",
+        ),
+        pytest.param(
+            "ws://h.example:443/ws",
+            UpgradeTarget("h.example", 443, False, "h.example:443", "/ws"),
+            id="ws-on-443-keeps-the-port",
+        ),
+        pytest.param(
+            "ws://[::1]:9000/ws?a=1",
+            UpgradeTarget("::1", 9000, False, "[::1]:9000", "/ws?a=1"),
+            id="ipv6-bracketed",
+        ),
+        pytest.param(
+            "wss://[2001:db8::1]",
+            UpgradeTarget("2001:db8::1", 443, True, "[2001:db8::1]", "/"),
+            id="ipv6-no-path",
+        ),
+    ],
+)
+def test_upgrade_target(url: str, expected: UpgradeTarget) -> None:
+    assert upgrade_target(url) == expected

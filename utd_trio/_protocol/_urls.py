@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from . import _vocab as v
@@ -78,3 +79,30 @@ def redact_url(url: str) -> str:
         return url
     query = [(key, "***") for key, _ in parse_qsl(parts.query, keep_blank_values=True)]
     return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
+
+
+class UpgradeTarget(NamedTuple):
+    """Where a WebSocket URL points: what to dial and what the upgrade request says."""
+
+    host: str
+    port: int
+    secure: bool
+    host_header: str
+    resource: str
+
+
+def upgrade_target(ws_url: str) -> UpgradeTarget:
+    """Split a ``ws://`` / ``wss://`` URL into dial address, Host header and resource.
+
+    The Host header omits the port only when it is the scheme's default (RFC 7230 §5.4) and
+    brackets an IPv6 literal.
+    """
+    parts = urlsplit(ws_url)
+    host = parts.hostname or ""
+    secure = parts.scheme == "wss"
+    default_port = 443 if secure else 80
+    port = parts.port or default_port
+    named = f"[{host}]" if ":" in host else host
+    host_header = named if port == default_port else f"{named}:{port}"
+    resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return UpgradeTarget(host, port, secure, host_header, resource)
