@@ -124,6 +124,7 @@ async def test_chaos_soak_loses_nothing(monkeypatch: pytest.MonkeyPatch) -> None
                                 if not event.complete:
                                     incomplete[user] += 1
                                 continue
+                            assert isinstance(event, MessageReceived)
                             message = event.message
                             if message.sender == user:
                                 continue
