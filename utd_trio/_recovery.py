@@ -27,7 +27,9 @@ with `RecoveryFinished` and never raises: a failure to fetch is reported there.
 A recovery that fails still releases the held live events, so the session keeps flowing; the
 next reconnect then recovers from the same moment and the same per-conversation seqs as the
 failed one, so missed messages still arrive — later than those live ones in that case, and
-never twice (de-duplicated by id). A recovery cut short by another drop keeps the live events
+never twice: besides the ids, the session keeps, per connection since the gap, the span of
+seqs it delivered live or sent, so what it already had is skipped even after the bounded id
+window has moved on. A recovery cut short by another drop keeps the live events
 held for the next one.
 """
 
@@ -74,6 +76,9 @@ class ChatRecovery(SessionCore):
         self._time_before: datetime | None = None  # ... on every earlier connection
         self._unrecovered_since: datetime | None = None
         self._unrecovered_floor: dict[str, int] | None = None  # last seqs before the gap
+        # While a gap stays unrecovered: per conversation, the seq span each later connection
+        # delivered live (or this session sent), as [low, high, generation].
+        self._spans_since_gap: dict[str, list[list[int]]] = {}
         self.add_event_hook(self._on_chat_event, MessageReceived, ReceiptReceived)
         self.add_connect_hook(self._recover)
         super()._install_domains()
@@ -101,20 +106,43 @@ class ChatRecovery(SessionCore):
     def _note_sent(self, message: ChatMessage) -> None:
         """Remember a message this session sent, so recovery never delivers it back."""
         self._remember_id(message.id)
+        self._note_span(message)
         self._observe(message.created_at)
+
+    def _note_span(self, message: ChatMessage) -> None:
+        """After a failed recovery, widen this connection's delivered span of the conversation.
+
+        The next recovery pages from the floors before the first gap, over everything
+        delivered since; the spans tell those apart without relying on the bounded id window.
+        A connection's live messages have no hole between its lowest and highest seq.
+        """
+        if self._unrecovered_floor is None:
+            return
+        spans = self._spans_since_gap.setdefault(message.conversation_id, [])
+        if spans and spans[-1][2] == self.generation:
+            span = spans[-1]
+            span[0], span[1] = min(span[0], message.seq), max(span[1], message.seq)
+        else:
+            spans.append([message.seq, message.seq, self.generation])
 
     def _deliver(self, message: ChatMessage, floors: dict[str, int] | None = None) -> bool:
         """Record ``message`` as delivered; False if it is a duplicate (not to publish).
 
         A duplicate has a known id or a seq at or below the conversation's floor: the last
-        delivered seq, or for recovery the last one delivered before the gap.
+        delivered seq, or for recovery the last one delivered before the gap (and then also
+        a seq inside a span delivered live since that gap).
         """
         cid = message.conversation_id
+        seq = message.seq
         floor = (self._last_seq if floors is None else floors).get(cid)
-        if message.id in self._seen_ids or (floor is not None and message.seq <= floor):
+        if message.id in self._seen_ids or (floor is not None and seq <= floor):
+            return False
+        if floors is None:
+            self._note_span(message)
+        elif any(low <= seq <= high for low, high, _ in self._spans_since_gap.get(cid, ())):
             return False
         self._remember_id(message.id)
-        self._last_seq[cid] = max(self._last_seq.get(cid, 0), message.seq)
+        self._last_seq[cid] = max(self._last_seq.get(cid, 0), seq)
         return True
 
     def _on_chat_event(self, event: Event) -> Event | None:
@@ -151,6 +179,7 @@ class ChatRecovery(SessionCore):
             error = f"recovery failed: {exc!r}"
         if error is None:
             self._unrecovered_since = self._unrecovered_floor = None
+            self._spans_since_gap.clear()
         self._recovered_generation = generation
         held, self._held = self._held, []
         for event in held:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import trio
 import trio.testing
 
+import utd_trio._recovery
 from utd_trio import (
     Conversation,
     Disconnected,
@@ -162,6 +164,48 @@ async def test_failed_history_fetch_reports_incomplete(utd_engine: Engine, creds
             texts = [e.message.text for e in events if isinstance(e, MessageReceived)]
             assert texts == ["missed"]
             assert finished.complete
+
+
+async def test_after_a_failed_recovery_the_next_one_does_not_redeliver_live_messages(
+    utd_engine: Engine, creds: Creds, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A failed recovery keeps the floors from before the first gap, so the next one pages
+    # over everything delivered live since; those must not come again even when their ids
+    # have left the bounded de-duplication window (shrunk here to 3 ids).
+    monkeypatch.setattr(utd_trio._recovery, "SEEN_IDS_MAX", 3)
+    with trio.fail_after(10):
+        async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
+            await alice.sig.send_message(to="bob", text="m0")
+            await bob.texts(1)
+            calls = 0
+            real = bob.sig.api.conversations
+
+            async def broken() -> tuple[Conversation, ...]:
+                nonlocal calls
+                calls += 1
+                if calls == 1:
+                    raise UTDStreamError(ErrorCode.SERVER, "boom", status=500)
+                return await real()
+
+            api: Any = bob.sig.api
+            api.conversations = broken
+            await _cut(utd_engine, bob)
+            await alice.sig.send_message(to="bob", text="missed")
+            await utd_engine.drop_sockets("bob", code=None)
+            _, finished = await bob.until(RecoveryFinished)
+            assert not finished.complete
+            live = [f"live{i}" for i in range(6)]
+            for i, text in enumerate(live):
+                await alice.sig.send_message(to="bob", text=text)
+                if i % 2:
+                    await bob.sig.send_message(to="alice", text=f"own{i}")
+            assert await bob.texts(6) == live
+            await utd_engine.drop_sockets("bob", code=1011)
+            await bob.next(Disconnected)
+            events, finished = await bob.until(RecoveryFinished)
+            texts = [e.message.text for e in events if isinstance(e, MessageReceived)]
+            assert texts == ["missed"]
+            assert finished == RecoveryFinished(3, complete=True, delivered=1)
 
 
 async def test_group_gap_recovered(utd_engine: Engine, creds: Creds) -> None:
