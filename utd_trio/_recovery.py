@@ -24,6 +24,8 @@ held back and released afterwards, so missed messages always come before newer l
 duplicates are dropped by id (and by ``seq`` at or below the last delivered). The hook ends
 with `RecoveryFinished` and never raises: a failure to fetch is reported there.
 
+A history fetch that fails transiently (network, timeout, 5xx, 429) is tried again on the same
+connection, up to `RECOVERY_ATTEMPTS` times 0.25 s / 0.5 s apart, while live events stay held.
 A recovery that fails still releases the held live events, so the session keeps flowing; the
 next reconnect then recovers from the same moment and the same per-conversation seqs as the
 failed one, so missed messages still arrive — later than those live ones in that case, and
@@ -40,6 +42,8 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import Final
 
+import trio
+
 from ._client import SignalClient
 from ._core import SessionCore
 from ._errors import ErrorCode, UTDStreamError
@@ -53,6 +57,16 @@ SEEN_IDS_MAX: Final = 10_000
 
 RECOVERY_PAGE: Final = 200
 """History page size used by recovery (the contract's maximum)."""
+
+RECOVERY_ATTEMPTS: Final = 3
+"""History fetches per recovery when they fail transiently (held live messages wait)."""
+
+RECOVERY_RETRY_DELAY: Final = 0.25
+"""Seconds before the second fetch; doubled before each further one."""
+
+_TRANSIENT: Final = frozenset(
+    {ErrorCode.NETWORK, ErrorCode.TIMEOUT, ErrorCode.SERVER, ErrorCode.RATE_LIMITED}
+)
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -170,13 +184,22 @@ class ChatRecovery(SessionCore):
             self._unrecovered_floor = dict(self._last_seq)
         delivered = 0
         error: str | None = None
-        try:
-            delivered = await self._fetch_missed(self._unrecovered_since, self._unrecovered_floor)
-        except UTDStreamError as exc:
-            error = f"history could not be fetched: {exc}"
-        except Exception as exc:  # never let recovery take the session down
-            log.exception("chat recovery failed")
-            error = f"recovery failed: {exc!r}"
+        for attempt in range(RECOVERY_ATTEMPTS):
+            if attempt:
+                await trio.sleep(RECOVERY_RETRY_DELAY * 2 ** (attempt - 1))
+            try:
+                since, floors = self._unrecovered_since, self._unrecovered_floor
+                delivered += await self._fetch_missed(since, floors)
+            except UTDStreamError as exc:
+                error = f"history could not be fetched: {exc}"
+                if exc.code in _TRANSIENT:
+                    continue  # live messages stay held: order is worth a short delay
+            except Exception as exc:  # never let recovery take the session down
+                log.exception("chat recovery failed")
+                error = f"recovery failed: {exc!r}"
+            else:
+                error = None
+            break
         if error is None:
             self._unrecovered_since = self._unrecovered_floor = None
             self._spans_since_gap.clear()

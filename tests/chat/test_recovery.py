@@ -17,6 +17,7 @@ from utd_trio import (
     RecoveryFinished,
     UTDStreamError,
 )
+from utd_trio._recovery import RECOVERY_ATTEMPTS
 from utd_trio.testing import Engine
 
 from ._helpers import Creds, Peer, peers
@@ -130,7 +131,9 @@ async def test_live_message_during_recovery_waits_for_the_missed_ones(
             await bob.assert_quiet(MessageReceived)
 
 
-async def test_failed_history_fetch_reports_incomplete(utd_engine: Engine, creds: Creds) -> None:
+async def test_failed_history_fetch_reports_incomplete(
+    utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
+) -> None:
     with trio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             await alice.sig.send_message(to="bob", text="m0")
@@ -141,7 +144,7 @@ async def test_failed_history_fetch_reports_incomplete(utd_engine: Engine, creds
             async def broken() -> tuple[Conversation, ...]:
                 nonlocal calls
                 calls += 1
-                if calls == 1:
+                if calls <= RECOVERY_ATTEMPTS:  # every attempt of the first recovery
                     raise UTDStreamError(ErrorCode.SERVER, "boom", status=500)
                 return await real()
 
@@ -166,8 +169,45 @@ async def test_failed_history_fetch_reports_incomplete(utd_engine: Engine, creds
             assert finished.complete
 
 
+async def test_a_transient_fetch_failure_is_retried_and_order_kept(
+    utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
+) -> None:
+    with trio.fail_after(10):
+        async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
+            await alice.sig.send_message(to="bob", text="m0")
+            await bob.texts(1)
+            calls = 0
+            real = bob.sig.api.conversations
+
+            async def flaky() -> tuple[Conversation, ...]:
+                nonlocal calls
+                calls += 1
+                if calls == 1:
+                    # A live message arrives while the first fetch fails: it is held.
+                    await alice.sig.send_message(to="bob", text="live")
+                    raise UTDStreamError(ErrorCode.NETWORK, "reset", status=None)
+                return await real()
+
+            api: Any = bob.sig.api
+            api.conversations = flaky
+            await _cut(utd_engine, bob)
+            await alice.sig.send_message(to="bob", text="missed")
+            await utd_engine.drop_sockets("bob", code=None)
+            events, finished = await bob.until(RecoveryFinished)
+            assert calls == 2
+            # The retry's history already holds "live": it comes in seq order, once (the
+            # held live copy is dropped as a duplicate).
+            got = [e.message.text for e in events if isinstance(e, MessageReceived)]
+            assert got == ["missed", "live"]
+            assert finished == RecoveryFinished(2, complete=True, delivered=2)
+            await bob.assert_quiet(MessageReceived)
+
+
 async def test_after_a_failed_recovery_the_next_one_does_not_redeliver_live_messages(
-    utd_engine: Engine, creds: Creds, monkeypatch: pytest.MonkeyPatch
+    utd_engine: Engine,
+    creds: Creds,
+    monkeypatch: pytest.MonkeyPatch,
+    autojump_clock: trio.testing.MockClock,
 ) -> None:
     # A failed recovery keeps the floors from before the first gap, so the next one pages
     # over everything delivered live since; those must not come again even when their ids
@@ -183,7 +223,7 @@ async def test_after_a_failed_recovery_the_next_one_does_not_redeliver_live_mess
             async def broken() -> tuple[Conversation, ...]:
                 nonlocal calls
                 calls += 1
-                if calls == 1:
+                if calls <= RECOVERY_ATTEMPTS:  # every attempt of the first recovery
                     raise UTDStreamError(ErrorCode.SERVER, "boom", status=500)
                 return await real()
 
