@@ -40,7 +40,7 @@ from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
 from ._errors import ErrorCode, UTDStreamError
 
-__all__ = ["HandshakeRejected", "WebSocket", "WebSocketClosed"]
+__all__ = ["HandshakeRejected", "Stream", "WebSocket", "WebSocketClosed"]
 
 log = logging.getLogger("utd_trio.websocket")
 
@@ -76,14 +76,13 @@ class WebSocket:
     def __init__(
         self,
         stream: Stream,
-        protocol: wsproto.WSConnection,
         *,
         max_message: int,
         receive_buffer: int,
         control_timeout: float,
     ) -> None:
         self._stream = stream
-        self._proto = protocol
+        self._proto = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
         self._max_message = max_message
         self._receive_buffer = receive_buffer
         self._control_timeout = control_timeout
@@ -113,10 +112,8 @@ class WebSocket:
             HandshakeRejected: the server answered with an HTTP status other than 101.
             UTDStreamError: NETWORK when the stream broke or the server spoke no WebSocket.
         """
-        protocol = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
         ws = cls(
             stream,
-            protocol,
             max_message=max_message,
             receive_buffer=receive_buffer,
             control_timeout=control_timeout,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -26,6 +27,32 @@ from ._helpers import Creds, Peer, peers
 async def _cut(engine: Engine, peer: Peer) -> None:
     """Make ``peer``'s socket half-dead: frames the engine sends it from now on are lost."""
     engine.stall_sockets(peer.sig.user_id)
+
+
+def fail_listing(
+    peer: Peer,
+    failures: int,
+    error: UTDStreamError,
+    before_raising: Callable[[], Awaitable[object]] | None = None,
+) -> list[int]:
+    """Make ``peer``'s conversation listing raise ``error`` on its first ``failures`` calls.
+
+    Returns a one-item list counting the calls made so far.
+    """
+    calls = [0]
+    real = peer.sig.api.conversations
+
+    async def listing() -> tuple[Conversation, ...]:
+        calls[0] += 1
+        if calls[0] <= failures:
+            if before_raising is not None:
+                await before_raising()
+            raise error
+        return await real()
+
+    api: Any = peer.sig.api
+    api.conversations = listing
+    return calls
 
 
 async def test_gap_in_known_conversation_recovered_in_order(
@@ -138,18 +165,10 @@ async def test_failed_history_fetch_reports_incomplete(
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             await alice.sig.send_message(to="bob", text="m0")
             await bob.texts(1)
-            calls = 0
-            real = bob.sig.api.conversations
-
-            async def broken() -> tuple[Conversation, ...]:
-                nonlocal calls
-                calls += 1
-                if calls <= RECOVERY_ATTEMPTS:  # every attempt of the first recovery
-                    raise UTDStreamError(ErrorCode.SERVER, "boom", status=500)
-                return await real()
-
-            api: Any = bob.sig.api
-            api.conversations = broken
+            # Every attempt of the first recovery fails.
+            fail_listing(
+                bob, RECOVERY_ATTEMPTS, UTDStreamError(ErrorCode.SERVER, "boom", status=500)
+            )
             await _cut(utd_engine, bob)
             await alice.sig.send_message(to="bob", text="missed")
             await utd_engine.drop_sockets("bob", code=None)
@@ -176,25 +195,18 @@ async def test_a_transient_fetch_failure_is_retried_and_order_kept(
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             await alice.sig.send_message(to="bob", text="m0")
             await bob.texts(1)
-            calls = 0
-            real = bob.sig.api.conversations
-
-            async def flaky() -> tuple[Conversation, ...]:
-                nonlocal calls
-                calls += 1
-                if calls == 1:
-                    # A live message arrives while the first fetch fails: it is held.
-                    await alice.sig.send_message(to="bob", text="live")
-                    raise UTDStreamError(ErrorCode.NETWORK, "reset", status=None)
-                return await real()
-
-            api: Any = bob.sig.api
-            api.conversations = flaky
+            # A live message arrives while the first fetch fails: it is held.
+            calls = fail_listing(
+                bob,
+                1,
+                UTDStreamError(ErrorCode.NETWORK, "reset"),
+                before_raising=lambda: alice.sig.send_message(to="bob", text="live"),
+            )
             await _cut(utd_engine, bob)
             await alice.sig.send_message(to="bob", text="missed")
             await utd_engine.drop_sockets("bob", code=None)
             events, finished = await bob.until(RecoveryFinished)
-            assert calls == 2
+            assert calls == [2]
             # The retry's history already holds "live": it comes in seq order, once (the
             # held live copy is dropped as a duplicate).
             got = [e.message.text for e in events if isinstance(e, MessageReceived)]
@@ -217,18 +229,10 @@ async def test_after_a_failed_recovery_the_next_one_does_not_redeliver_live_mess
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             await alice.sig.send_message(to="bob", text="m0")
             await bob.texts(1)
-            calls = 0
-            real = bob.sig.api.conversations
-
-            async def broken() -> tuple[Conversation, ...]:
-                nonlocal calls
-                calls += 1
-                if calls <= RECOVERY_ATTEMPTS:  # every attempt of the first recovery
-                    raise UTDStreamError(ErrorCode.SERVER, "boom", status=500)
-                return await real()
-
-            api: Any = bob.sig.api
-            api.conversations = broken
+            # Every attempt of the first recovery fails.
+            fail_listing(
+                bob, RECOVERY_ATTEMPTS, UTDStreamError(ErrorCode.SERVER, "boom", status=500)
+            )
             await _cut(utd_engine, bob)
             await alice.sig.send_message(to="bob", text="missed")
             await utd_engine.drop_sockets("bob", code=None)
