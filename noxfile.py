@@ -32,7 +32,11 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """Build the documentation site into site/ with warnings as errors (mkdocs --strict)."""
+    """Build the documentation site into site/ with warnings as errors (mkdocs --strict).
+
+    The one docs command: the README, CI (.ci/run) and tests/docs/test_site.py all run
+    ``uv run nox -s docs``. Extra arguments go to ``mkdocs build`` (e.g. ``-- -d /tmp/site``).
+    """
     session.run(
         "uv",
         "run",
@@ -41,6 +45,7 @@ def docs(session: nox.Session) -> None:
         "mkdocs",
         "build",
         "--strict",
+        *session.posargs,
         external=True,
         env={"NO_MKDOCS_2_WARNING": "1"},
     )
