@@ -8,7 +8,7 @@ import math
 import ssl
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
-from typing import cast
+from typing import NoReturn, cast
 
 import trio
 
@@ -23,7 +23,7 @@ from ._protocol._urls import redact_url, upgrade_target, ws_url_with_token
 from ._tls import default_ssl_context
 from ._websocket import HandshakeRejected, Stream, WebSocket, WebSocketClosed
 
-__all__ = ["open_signal_client"]
+__all__ = ["collapse", "open_signal_client", "reraise"]
 
 log = logging.getLogger("utd_trio.client")
 
@@ -139,21 +139,27 @@ async def open_signal_client(
     # Shielded: outer cancellation must not stop the reader before our bounded close
     # handshake has read the engine's reply; cancelled below once that is done.
     reader_scope = trio.CancelScope(shield=True)
+    mine: Exception | None = None
     try:
         async with trio.open_nursery() as nursery:
             try:
                 connected: tuple[WebSocket, Hello, list[str | bytes]] | None = None
                 with trio.move_on_after(connect_timeout):
                     stream, host_header, resource = await _open_stream(url, ssl_context)
-                    ws = await WebSocket.connect(
-                        stream,
-                        host_header,
-                        resource,
-                        max_message=_MAX_MESSAGE,
-                        receive_buffer=_RECEIVE_BUFFER,
-                        control_timeout=heartbeat_timeout,
-                    )
-                    connected = (ws, *await _wait_hello(ws, counters))
+                    try:
+                        ws = await WebSocket.connect(
+                            stream,
+                            host_header,
+                            resource,
+                            max_message=_MAX_MESSAGE,
+                            receive_buffer=_RECEIVE_BUFFER,
+                            control_timeout=heartbeat_timeout,
+                        )
+                        connected = (ws, *await _wait_hello(ws, counters))
+                    except (HandshakeRejected, OSError, trio.BrokenResourceError) as exc:
+                        # Only the handshake's own failures are translated: an OSError
+                        # raised later in the caller's block is the caller's.
+                        raise _translate(exc) from None
                 if connected is None:
                     raise UTDStreamError(
                         ErrorCode.TIMEOUT, f"no connection within {connect_timeout:g} s"
@@ -172,6 +178,10 @@ async def open_signal_client(
                 nursery.start_soon(client._heartbeat_loop)  # pyright: ignore[reportPrivateUsage]
                 try:
                     yield client
+                except Exception as exc:
+                    # The caller's own exception stays out of the nursery: never wrapped
+                    # in a group, re-raised unchanged once the connection is closed.
+                    mine = exc
                 finally:
                     with trio.CancelScope(shield=True), trio.move_on_after(close_timeout):
                         await client.aclose()
@@ -184,7 +194,11 @@ async def open_signal_client(
                 with trio.CancelScope(shield=True):
                     await _force_close(stream)
     except BaseExceptionGroup as group:
-        raise collapse(group) from None
+        if mine is None:
+            reraise(collapse(group))
+        log.debug("connection failed while the caller's exception was raised: %r", group)
+    if mine is not None:
+        raise mine
 
 
 async def _force_close(*resources: trio.abc.AsyncResource | None) -> None:
@@ -197,19 +211,18 @@ async def _force_close(*resources: trio.abc.AsyncResource | None) -> None:
             log.debug("forced close of %r: %r", resource, exc)
 
 
-def _translate(exc: BaseException) -> BaseException:
+def _translate(exc: HandshakeRejected | OSError | trio.BrokenResourceError) -> UTDStreamError:
+    """A failure of the WebSocket handshake as the `UTDStreamError` it means."""
     if isinstance(exc, HandshakeRejected):
         return _rejected(exc.status, exc.body)
-    if isinstance(exc, OSError | trio.BrokenResourceError):
-        return UTDStreamError(ErrorCode.NETWORK, f"WebSocket handshake failed: {exc!r}")
-    return exc
+    return UTDStreamError(ErrorCode.NETWORK, f"WebSocket handshake failed: {exc!r}")
 
 
 def collapse(group: BaseExceptionGroup[BaseException]) -> BaseException:
     """One exception out of a nursery's group: the first that is not a Cancelled.
 
-    Handshake failures become `UTDStreamError`; the user's own exceptions
-    come out as they were raised, never wrapped in a group.
+    Nothing is translated here: the library's I/O failures were turned into
+    `UTDStreamError` where they happened, and anything else comes out as it was raised.
     """
     leaves: list[BaseException] = []
 
@@ -224,5 +237,18 @@ def collapse(group: BaseExceptionGroup[BaseException]) -> BaseException:
     walk(group)
     for leaf in leaves:
         if not isinstance(leaf, trio.Cancelled):
-            return _translate(leaf)
+            return leaf
     return leaves[0] if leaves else group
+
+
+def reraise(exc: BaseException) -> NoReturn:
+    """Raise ``exc`` out of an ``except`` block without chaining the handled group to it.
+
+    A library error is raised as is; anything else keeps the cause and context it had, so
+    the caller's own exception (e.g. from a ``session_provider``) comes out unchanged.
+    """
+    cause, context, suppress = exc.__cause__, exc.__context__, exc.__suppress_context__
+    try:
+        raise exc
+    finally:
+        exc.__cause__, exc.__context__, exc.__suppress_context__ = cause, context, suppress

@@ -11,7 +11,7 @@ import httpx
 import trio
 
 from ._api import UTDApi
-from ._connect import collapse
+from ._connect import collapse, reraise
 from ._core import SessionCore, SessionProvider, Settings
 from ._errors import UTDStreamError
 from ._events import Disconnected
@@ -182,22 +182,33 @@ async def open_signaling(
         rng=rng,
     )
     final = Disconnected(v.CLOSE_NORMAL, "closed by the user", will_retry=False)
+    mine: Exception | None = None
     try:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(sig.hub.run_dispatcher)
-            await nursery.start(sig._supervise)  # pyright: ignore[reportPrivateUsage]
-            try:
-                yield sig
-            finally:
-                nursery.cancel_scope.cancel()
-    except BaseExceptionGroup as group:
-        error = collapse(group)
-        if isinstance(error, UTDStreamError):
-            final = Disconnected(error.status, error.message, will_retry=False)
-        raise error from None
-    except UTDStreamError as error:
-        final = Disconnected(error.status, error.message, will_retry=False)
-        raise
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(sig.hub.run_dispatcher)
+                await nursery.start(sig._supervise)  # pyright: ignore[reportPrivateUsage]
+                try:
+                    yield sig
+                except Exception as exc:
+                    # The user's own exception never enters the nursery: it is not wrapped
+                    # in a group, not mistaken for the library's I/O failure, and leaves
+                    # the block unchanged (same object, same traceback) after the teardown.
+                    mine = exc
+                finally:
+                    nursery.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            error = collapse(group)
+            if mine is None:
+                if isinstance(error, UTDStreamError):
+                    final = Disconnected(error.status, error.message, will_retry=False)
+                reraise(error)
+        except UTDStreamError as error:
+            if mine is None:
+                final = Disconnected(error.status, error.message, will_retry=False)
+                raise
+        if mine is not None:
+            raise mine
     finally:
         sig._finalize(final)  # pyright: ignore[reportPrivateUsage]
         with trio.CancelScope(shield=True), trio.move_on_after(close_timeout):
