@@ -16,7 +16,7 @@ from ._client import ConnectionStats, Hello, SignalClient
 from ._errors import ErrorCode, UTDStreamError
 from ._models import Session
 from ._protocol import _vocab as v
-from ._protocol._classify import classify
+from ._protocol._classify import classify, close_error
 from ._protocol._codec import Frame, decode_frame, event_key
 from ._protocol._parse import parse_float, parse_object, parse_str, parse_time
 from ._protocol._urls import redact_url, upgrade_target, ws_url_with_token
@@ -59,13 +59,7 @@ def _rejected(status: int, body: bytes | None) -> UTDStreamError:
 
 
 def _close_before_hello(code: int | None, reason: str) -> UTDStreamError:
-    kinds = {
-        v.CLOSE_TOKEN_INVALID: ErrorCode.UNAUTHORIZED,
-        v.CLOSE_FORBIDDEN: ErrorCode.BANNED if "ban" in reason.lower() else ErrorCode.FORBIDDEN,
-        v.CLOSE_RATE_LIMITED: ErrorCode.RATE_LIMITED,
-    }
-    kind = kinds.get(code or 0, ErrorCode.NETWORK)
-    return UTDStreamError(kind, f"engine closed the socket before hello: {reason}", status=code)
+    return close_error(code, f"engine closed the socket before hello: {reason}")
 
 
 async def _open_stream(url: str, ssl_context: ssl.SSLContext | None) -> tuple[Stream, str, str]:

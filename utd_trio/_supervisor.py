@@ -71,13 +71,13 @@ class Supervisor:
                 decision = decide_close(info.code, previous_was_token_close=token_streak)
                 token_streak = info.code == v.CLOSE_TOKEN_INVALID
                 if decision.action is CloseAction.TERMINAL:
-                    raise close_error(info.code, info.reason)
+                    raise close_error(info.code, info.reason)  # handled just below
             except UTDStreamError as exc:
                 if first and (exc.code in _FATAL_AT_FIRST and exc.status != v.CLOSE_TOKEN_INVALID):
                     raise
                 decision = _decide_error(exc, token_streak)
                 if decision.action is CloseAction.TERMINAL:
-                    raise
+                    raise await self._ask_if_banned(exc) from None
                 token_streak = exc.code is ErrorCode.UNAUTHORIZED
                 info = CloseInfo(exc.status, str(exc))
                 if first and trio.current_time() >= first_deadline:
@@ -94,6 +94,33 @@ class Supervisor:
             log.info("disconnected (%s, %s); retrying in %.2f s", info.code, info.reason, delay)
             core.on_disconnected(Disconnected(info.code, info.reason, True, delay))
             await trio.sleep(delay)
+
+    async def _ask_if_banned(self, error: UTDStreamError) -> UTDStreamError:
+        """A 4003 that does not say why: one mint tells whether the user is banned.
+
+        The contract allows a bare 4003 for a ban, so the close frame alone cannot tell a ban
+        from another refusal. The engine's mint answers 403 ``banned`` for a banned identity;
+        any other outcome (a session, another error, no answer in ``request_timeout``)
+        leaves the error as it was (FORBIDDEN).
+        """
+        if error.code is not ErrorCode.FORBIDDEN or error.status != v.CLOSE_FORBIDDEN:
+            return error
+        core = self._core
+        with trio.move_on_after(core.settings.request_timeout):
+            try:
+                await core.fetch_session()
+            except UTDStreamError as exc:
+                if exc.is_banned:
+                    return UTDStreamError(
+                        ErrorCode.BANNED,
+                        f"the engine closed the socket with 4003; a session mint says: "
+                        f"{exc.message}",
+                        status=error.status,
+                        wire_code=exc.wire_code,
+                    )
+            except Exception as exc:  # the user's provider failing: no better answer
+                log.debug("ban check after a bare 4003 failed: %r", exc)
+        return error
 
     def _delay(self, decision: CloseDecision) -> float:
         if decision.action in (CloseAction.RECONNECT_NOW, CloseAction.REMINT_NOW):

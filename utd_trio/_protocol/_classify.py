@@ -50,7 +50,7 @@ def classify(
     if code_l == v.WIRE_LIMIT_EXCEEDED:
         return make(ErrorCode.LIMIT_EXCEEDED)
     if status == 403:
-        if code_l == v.WIRE_BANNED or "banned" in lower:
+        if code_l == v.WIRE_BANNED or says_banned(lower):
             return make(ErrorCode.BANNED)
         if code_l == v.WIRE_IDENTITY_MINT_DISABLED:
             return make(ErrorCode.IDENTITY_MINT_DISABLED)
@@ -141,10 +141,26 @@ def decide_close(code: int | None, *, previous_was_token_close: bool = False) ->
     return CloseDecision(CloseAction.BACKOFF)
 
 
+def says_banned(text: str | None) -> bool:
+    """Whether an engine's message says the identity is banned (the one test of it)."""
+    return "banned" in (text or "").lower()
+
+
+_CLOSE_KINDS = {
+    v.CLOSE_TOKEN_INVALID: ErrorCode.UNAUTHORIZED,
+    v.CLOSE_RATE_LIMITED: ErrorCode.RATE_LIMITED,
+}
+
+
 def close_error(code: int | None, reason: str | None) -> UTDStreamError:
-    """The error raised to the user for a terminal close."""
+    """The error a close code stands for (the one home of the close-code table, §5).
+
+    4003 is BANNED when its reason says so, else FORBIDDEN: the contract allows a bare 4003
+    for a ban, so the supervisor asks the engine (one mint) before reporting FORBIDDEN.
+    4001 is UNAUTHORIZED, 4029 RATE_LIMITED, anything else NETWORK.
+    """
     text = reason or "the engine closed the connection"
     if code == v.CLOSE_FORBIDDEN:
-        kind = ErrorCode.BANNED if "banned" in text.lower() else ErrorCode.FORBIDDEN
+        kind = ErrorCode.BANNED if says_banned(text) else ErrorCode.FORBIDDEN
         return UTDStreamError(kind, text, status=code)
-    return UTDStreamError(ErrorCode.NETWORK, text, status=code)
+    return UTDStreamError(_CLOSE_KINDS.get(code or 0, ErrorCode.NETWORK), text, status=code)
