@@ -23,6 +23,7 @@ from ._errors import EngineError, JSONObject
 from ._project import ProjectConfig, apply_overrides, plan_fields
 from ._rest import error_response, json_response, read_body
 from ._state import EngineState, UserProfile
+from ._unicode import check_unicode
 
 __all__ = ["MINT_PATH", "mint_endpoint", "validate_body"]
 
@@ -56,6 +57,7 @@ def validate_body(raw: bytes) -> tuple[str, UserProfile]:
     if not isinstance(body, dict):
         raise EngineError(422, "invalid", "Request body must be a JSON object")
     fields = cast(JSONObject, body)
+    check_unicode(fields, "body")
     identity = fields.get("identity")
     if identity is None or identity == "":
         raise EngineError(422, "invalid", "identity is required")

@@ -18,6 +18,7 @@ from ._errors import EngineError, JSONObject
 from ._project import ProjectConfig
 from ._registry import RouteSpec
 from ._state import EngineState
+from ._unicode import check_unicode
 
 __all__ = [
     "AuthUser",
@@ -153,7 +154,10 @@ class DrainBody:
 
 
 async def read_json_object(request: Request, limit: int = MAX_JSON_BODY) -> JSONObject:
-    """The request body (at most ``limit`` bytes, else 413) as a JSON object, else 422."""
+    """The request body (at most ``limit`` bytes, else 413) as a JSON object, else 422.
+
+    A body holding a lone surrogate anywhere is refused with 422 too (see ``_unicode.py``).
+    """
     raw = await read_body(request, limit)
     try:
         body = json.loads(raw) if raw.strip() else None
@@ -161,7 +165,9 @@ async def read_json_object(request: Request, limit: int = MAX_JSON_BODY) -> JSON
         body = None
     if not isinstance(body, dict):
         raise EngineError(422, "invalid", "Request body must be a JSON object")
-    return cast(JSONObject, body)
+    fields = cast(JSONObject, body)
+    check_unicode(fields, "body")
+    return fields
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ non-JSON, non-object or ``event``-less frames get ``error`` 422 ``invalid_frame`
 ``ref`` and the socket stays. ``ping`` → ``pong`` (same ``ref``, or none). Every other request
 gets exactly one ``ack`` or ``error`` carrying its ``ref``: unknown event → 404
 ``unknown_event``; ``data`` missing or ``null`` → ``{}``; ``data`` of another non-object type →
-422 ``invalid`` (the client is strict in what it sends, so the engine is strict here too).
+422 ``invalid`` (the client is strict in what it sends, so the engine is strict here too). A
+frame holding a lone surrogate anywhere gets 422 ``invalid`` and is not dispatched (see
+``_unicode.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ._registry import normalize_event
 from ._rest import UNAUTHORIZED_MESSAGE, bearer_token, json_response
 from ._session import MAX_FRAME_BYTES, Inbound, Session
 from ._state import EngineState
+from ._unicode import check_unicode, lone_surrogate_path
 
 __all__ = ["WS_PATH", "process_frame", "ws_endpoint"]
 
@@ -86,6 +89,14 @@ async def process_frame(state: EngineState, session: Session, message: Inbound) 
         return
     if ref is not None and (isinstance(ref, bool) or not isinstance(ref, str | int)):
         _invalid(state, session, "ref must be a string")
+        return
+    if isinstance(ref, str) and lone_surrogate_path(ref) is not None:
+        _invalid(state, session, "ref is not valid Unicode (a lone UTF-16 surrogate)")
+        return
+    try:
+        check_unicode(fields, "frame")  # never store (or echo) what cannot be sent back
+    except EngineError as error:
+        session.send("error", error.frame_data(), ref=ref)
         return
     name = normalize_event(event)
     if name == "ping":
