@@ -61,7 +61,9 @@ async def test_listen_duration_ends_cleanly(utd_engine: Engine, tap: Tap) -> Non
     assert "connected (generation 1)" in tap.text
 
 
-async def test_ctrl_c_closes_the_session_and_exits_zero(utd_engine: Engine, tap: Tap) -> None:
+async def test_ctrl_c_closes_the_session_and_exits_130(
+    utd_engine: Engine, tap: Tap, capsys: pytest.CaptureFixture[str]
+) -> None:
     with trio.fail_after(10):
         async with trio.open_nursery() as nursery:
             status: list[int] = []
@@ -73,7 +75,8 @@ async def test_ctrl_c_closes_the_session_and_exits_zero(utd_engine: Engine, tap:
             await tap.wait_for("connected (generation 1)")
             os.kill(os.getpid(), signal.SIGINT)
         await utd_engine.wait_socket_count("alice", 0)
-    assert status == [0]
+    assert status == [130]
+    assert capsys.readouterr().err == "utd-trio listen: interrupted\n"
 
 
 @pytest.mark.parametrize("value", ["-1"])

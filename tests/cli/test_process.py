@@ -1,49 +1,40 @@
-"""The real ``utd-trio`` process: Ctrl-C unwinds the session and exits 0, with no traceback."""
+"""The real ``utd-trio`` process and Ctrl-C: the session unwinds, one line, status 130."""
 
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 
+import pytest
 import trio
 
+from utd_trio import open_signaling
 from utd_trio.testing import Engine
 
 from ._helpers import client_args
-
-LISTEN = "from utd_trio._cli import main; raise SystemExit(main({argv!r}))"
-
-
-async def _read_until(stream: trio.abc.ReceiveStream, marker: bytes) -> bytes:
-    output = b""
-    while marker not in output:
-        chunk = await stream.receive_some(4096)
-        assert chunk, f"process ended early: {output!r}"
-        output += chunk
-    return output
+from ._process import finish, read_until, utd_trio
 
 
-async def test_ctrl_c_in_a_real_process(utd_engine: Engine) -> None:
-    argv = ["listen", *client_args(utd_engine), "--color=never"]
+@pytest.mark.parametrize(
+    ("argv", "ready"),
+    [
+        (["listen"], b"connected (generation 1)"),
+        (["presence", "carol", "--watch"], b"carol is offline"),
+        (["call", "--to", "bob"], b"calling bob"),
+    ],
+    ids=["listen", "presence-watch", "call"],
+)
+async def test_ctrl_c_in_a_real_process(utd_engine: Engine, argv: list[str], ready: bytes) -> None:
+    command = argv[0]
     with trio.fail_after(20):
-        process = await trio.lowlevel.open_process(
-            [sys.executable, "-c", LISTEN.format(argv=argv)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        try:
-            assert process.stdout is not None
-            assert process.stderr is not None
-            await _read_until(process.stdout, b"connected (generation 1)")
+        async with (
+            open_signaling(**utd_engine.signaling_kwargs("bob")),
+            utd_trio(*argv, *client_args(utd_engine), "--color=never") as process,
+        ):
+            await read_until(process.stdout, ready)
             await utd_engine.wait_socket_count("alice", 1)
             process.send_signal(signal.SIGINT)
             with trio.fail_after(5):  # the session closes within its close timeout
-                assert await process.wait() == 0
+                status, err = await finish(process)
             await utd_engine.wait_socket_count("alice", 0)
-            err = await process.stderr.receive_some(65536)
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-    assert b"Traceback" not in err
+    assert status == 130
+    assert err == f"utd-trio {command}: interrupted\n"

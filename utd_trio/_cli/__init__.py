@@ -1,20 +1,24 @@
 """The ``utd-trio`` command line.
 
 Subcommands are discovered: every module ``utd_trio/_cli/_<name>.py`` that defines
-``register(subparsers)`` adds itself (see :mod:`utd_trio._cli._common` for the contract),
+``register(subparsers)`` adds itself (see `utd_trio._cli._common` for the contract),
 so a new subcommand is one new module and no edit here.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import logging
 import pkgutil
+import re
 from collections.abc import Iterator, Sequence
-from typing import cast
+from typing import NoReturn, cast
 
+from .. import __version__
 from ._common import Handler, Register
+from ._output import EXIT_BROKEN_PIPE, OutputClosed, involves, silence_stdout
 
 __all__ = ["build_parser", "main"]
 
@@ -29,17 +33,66 @@ def _registrars() -> Iterator[Register]:
             yield cast("Register", register)
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Appends ``(default: X)`` to an option's help unless it names its default already.
+
+    Unlike `argparse.ArgumentDefaultsHelpFormatter`, silent about ``None``/``False``/``[]``
+    defaults (they mean "not given", and "(default: None)" says nothing).
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default: object = action.default
+        if (
+            not action.option_strings
+            or "default" in text
+            or default in (None, False, argparse.SUPPRESS)
+            or default == []
+        ):
+            return action.help
+        return f"{text} (default: %(default)s)".lstrip()
+
+
+class _Parser(argparse.ArgumentParser):
+    """The top-level parser: suggests the closest command for a mistyped one.
+
+    Python's own ``suggest_on_error`` exists only from 3.14 and the project supports 3.11,
+    so this is `difflib` (standard library) in a few lines rather than a CLI framework.
+    """
+
+    commands: Sequence[str] = ()
+
+    def error(self, message: str) -> NoReturn:
+        """Print usage and ``message`` (plus a suggestion) on stderr and exit 2."""
+        typo = re.match(r"argument COMMAND: invalid choice: '?([^' ]*)'?", message)
+        if typo is not None:
+            close = difflib.get_close_matches(typo[1], self.commands, n=1, cutoff=0.6)
+            if close:
+                message = f"unknown command {typo[1]!r}: did you mean {close[0]!r}?"
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every discovered subcommand."""
-    parser = argparse.ArgumentParser(
-        prog="utd-trio", description="UTD-Stream signalling SDK tools (Trio)."
+    parser = _Parser(
+        prog="utd-trio",
+        description="UTD-Stream signalling SDK tools (Trio).",
+        formatter_class=_HelpFormatter,
     )
-    parser.add_argument(
-        "-v", "--verbose", action="count", default=0, help="more logging (-v info, -vv debug)"
+    parser.add_argument("--version", action="version", version=f"utd-trio {__version__}")
+    verbose = "more logging (-v info, -vv debug); also accepted after the command"
+    parser.add_argument("-v", "--verbose", action="count", default=0, help=verbose)
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=argparse.ArgumentParser
     )
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for register in _registrars():
         register(subparsers)
+    for sub in subparsers.choices.values():
+        sub.formatter_class = _HelpFormatter
+        sub.add_argument(
+            "-v", "--verbose", dest="verbose_after", action="count", default=0, help=verbose
+        )
+    parser.commands = sorted(subparsers.choices)
     return parser
 
 
@@ -47,7 +100,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``utd-trio`` with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
+    verbosity = args.verbose + getattr(args, "verbose_after", 0)
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     handler: Handler = args.handler
-    return handler(args)
+    try:
+        return handler(args)
+    except BaseException as error:
+        if not involves(error, OutputClosed, BrokenPipeError):
+            raise
+        silence_stdout()  # stdout's reader left (``| head``): stop quietly, see _output.py
+        return EXIT_BROKEN_PIPE

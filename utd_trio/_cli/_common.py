@@ -41,6 +41,7 @@ from .._api import UTDApi
 from .._errors import ErrorCode, UTDStreamError
 from .._protocol import _vocab as v
 from .._signaling import Signaling, open_signaling
+from ._output import OutputClosed, involves
 
 __all__ = [
     "EXIT_FAILED",
@@ -62,6 +63,7 @@ __all__ = [
     "open_client",
     "run_command",
     "run_trio",
+    "say_interrupted",
 ]
 
 EXIT_OK = 0
@@ -95,18 +97,28 @@ def _only_keyboard_interrupts(error: BaseException) -> bool:
     )
 
 
+def say_interrupted(args: argparse.Namespace) -> None:
+    """The one short stderr line of a command stopped by Ctrl-C."""
+    command = getattr(args, "command", None)
+    print(
+        f"utd-trio {command}: interrupted" if command else "utd-trio: interrupted",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 def run_trio(
     fn: Callable[[argparse.Namespace], Awaitable[int]],
     args: argparse.Namespace,
     *,
-    interrupted: int = 130,
+    interrupted: int = EXIT_INTERRUPTED,
 ) -> int:
     """``trio.run(fn, args)``; Ctrl-C (even inside exception groups) returns ``interrupted``."""
     try:
         return trio.run(fn, args)
     except BaseException as error:
         if _only_keyboard_interrupts(error):
-            print(file=sys.stderr)
+            say_interrupted(args)
             return interrupted
         raise
 
@@ -189,19 +201,25 @@ async def run_command(
     """Run a client subcommand's body and return its exit status.
 
     Ctrl-C (when running in the main thread) cancels the body, so its sessions close within
-    their close timeout, and the status is ``interrupted``. An expected failure (see
-    `error_line`) is printed as ``utd-trio <command>: <reason>`` on stderr.
+    their close timeout, prints ``utd-trio <command>: interrupted`` on stderr, and the status
+    is ``interrupted`` (130). A closed stdout (``| head``) raises `OutputClosed` for ``main``.
+    An expected failure (see `error_line`) is printed as ``utd-trio <command>: <reason>`` on
+    stderr.
     """
     status = interrupted
+    body = trio.CancelScope()
     try:
         async with trio.open_nursery() as nursery:
-            body = trio.CancelScope()
             if _in_main_thread():
                 await nursery.start(_cancel_on_sigint, body)
             with body:
                 status = await fn(args)
             nursery.cancel_scope.cancel()
+        if body.cancelled_caught:  # only Ctrl-C cancels the body
+            say_interrupted(args)
     except BaseException as raw:  # report expected failures, re-raise everything else
+        if involves(raw, OutputClosed, BrokenPipeError):
+            raise OutputClosed from None  # stdout's reader left: ``main`` exits quietly
         error = lone_error(raw)
         reported = error_line(error)
         if reported is None:

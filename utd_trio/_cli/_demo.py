@@ -21,6 +21,7 @@ from ._demo_cast import Stage, StepFailed
 from ._demo_log import DemoLog
 from ._demo_steps import STEPS, Step
 from ._format import Palette
+from ._output import OutputClosed
 
 __all__ = ["register", "run_demo"]
 
@@ -72,6 +73,8 @@ async def _run_step(stage: Stage, step: Step, index: int, timeout: float) -> str
     try:
         with trio.fail_after(timeout):
             detail = await step.run(stage)
+    except OutputClosed:  # stdout's reader left: not a failed step, the end of the run
+        raise
     except trio.TooSlowError:
         reason = f"timed out after {timeout:g} s waiting for {stage.waiting or 'the step'}"
     except Exception as raw:  # a failed step is reported in one line, never a traceback

@@ -37,6 +37,7 @@ from .._events import (
     TypingChanged,
 )
 from .._models import Capabilities, ChatMessage, PlanLimits
+from ._output import write_line
 
 __all__ = [
     "EventPrinter",
@@ -315,5 +316,4 @@ class EventPrinter:
         self.line(user, text)
 
     def _write(self, text: str) -> None:
-        self.out.write(text + "\n")
-        self.out.flush()
+        write_line(self.out, text)

@@ -50,7 +50,6 @@ def register(subparsers: Subparsers) -> None:
         summary="connect as a user and print events until Ctrl-C",
         description="Connect as --user and print every event (presence, calls, messages, "
         "receipts, typing, groups, reconnects) until Ctrl-C.",
-        interrupted=EXIT_OK,
     )
     add_client_options(parser)
     add_output_options(parser)

@@ -35,7 +35,6 @@ def register(subparsers: Subparsers) -> None:
         description="Print whether each USER is online. With --watch, stay connected as "
         "--user and print every change until Ctrl-C (--user then appears online too; without "
         "--watch the query uses REST only and opens no socket).",
-        interrupted=EXIT_OK,
     )
     parser.add_argument("users", nargs="+", metavar="USER", help="the users to look up")
     add_client_options(parser)
