@@ -29,10 +29,11 @@ async def test_bad_app_key(
 
 
 async def test_engine_down(tap: Tap, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"http://127.0.0.1:{closed_port()}"
     argv = [
         "listen",
         "--base-url",
-        f"http://127.0.0.1:{closed_port()}",
+        url,
         "--app-id",
         "app_test",
         "--app-key",
@@ -47,7 +48,7 @@ async def test_engine_down(tap: Tap, capsys: pytest.CaptureFixture[str]) -> None
     assert status == 1
     line = one_line(capsys)
     assert line.startswith("utd-trio listen: engine unreachable")
-    assert "no connection within 0.5 s" in line
+    assert url in line
 
 
 async def test_missing_credentials_is_a_usage_error(
@@ -79,15 +80,6 @@ async def test_unreadable_ca_file(
         status = await run_cli(argv, tap)
     assert status == 2
     assert one_line(capsys).startswith("utd-trio listen: cannot use CA file")
-
-
-async def test_bad_identity_is_a_usage_error(
-    utd_engine: Engine, tap: Tap, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with trio.fail_after(10):
-        status = await run_cli(["listen", *client_args(utd_engine, "no spaces allowed")], tap)
-    assert status == 2
-    assert one_line(capsys).startswith("utd-trio listen: invalid argument: user_id must be")
 
 
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:

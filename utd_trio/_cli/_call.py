@@ -33,6 +33,7 @@ from ._common import (
     client_options,
     open_client,
 )
+from ._flags import identity
 from ._format import EventPrinter
 from ._listen import add_output_options, printer_for
 
@@ -58,7 +59,9 @@ def register(subparsers: Subparsers) -> None:
     )
     add_client_options(parser)
     add_output_options(parser)
-    parser.add_argument("--to", required=True, metavar="USER", help="the user to call")
+    parser.add_argument(
+        "--to", required=True, type=identity, metavar="USER", help="the user to call"
+    )
     parser.add_argument("--video", action="store_true", help="a video call (default: audio)")
     parser.add_argument(
         "--ring-timeout",

@@ -38,10 +38,21 @@ from typing import TypeAlias
 import trio
 
 from .._api import UTDApi
-from .._errors import ErrorCode, UTDStreamError
+from .._errors import UTDStreamError
 from .._protocol import _vocab as v
+from .._protocol._urls import check_base_url
 from .._signaling import Signaling, open_signaling
+from ._flags import identity
 from ._output import OutputClosed, involves
+from ._report import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    CommandError,
+    error_line,
+    lone_error,
+    opening_error,
+    speak_flags,
+)
 
 __all__ = [
     "EXIT_FAILED",
@@ -67,10 +78,6 @@ __all__ = [
 ]
 
 EXIT_OK = 0
-EXIT_FAILED = 1
-"""An expected failure: the engine refused, was unreachable, or the outcome was not reached."""
-EXIT_USAGE = 2
-"""Bad or missing arguments (argparse uses 2 as well)."""
 EXIT_INTERRUPTED = 130
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # pyright: ignore[reportPrivateUsage]
@@ -124,59 +131,6 @@ def run_trio(
 
 
 # --- client subcommands: clean Ctrl-C and one-line failures --------------------------------
-
-
-class CommandError(Exception):
-    """An expected failure of a subcommand: printed as one line, exits with ``status``."""
-
-    def __init__(self, message: str, status: int = EXIT_FAILED) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def lone_error(error: BaseException) -> BaseException:
-    """The single leaf of nested one-member exception groups (else ``error`` itself)."""
-    members: tuple[BaseException, ...] = getattr(error, "exceptions", ())
-    if issubclass(type(error), BaseExceptionGroup) and len(members) == 1:
-        return lone_error(members[0])
-    return error
-
-
-def _utd_line(error: UTDStreamError) -> str:
-    match error.code:
-        case ErrorCode.UNAUTHORIZED:
-            return f"bad credentials: the engine refused the app id / app key ({error.message})"
-        case ErrorCode.FEATURE_DISABLED:
-            what = error.capability or "this feature"
-            return f"{what} is not enabled for this project's plan ({error.message})"
-        case ErrorCode.BANNED:
-            return f"this user is banned ({error.message})"
-        case ErrorCode.IDENTITY_MINT_DISABLED:
-            return f"the project refuses app-key sessions ({error.message})"
-        case ErrorCode.NETWORK | ErrorCode.TIMEOUT:
-            return f"engine unreachable or not answering ({error.message})"
-        case _:
-            return str(error)
-
-
-def error_line(error: BaseException) -> tuple[str, int] | None:
-    """One line and an exit status for an expected failure; None for a bug (show it)."""
-    match error:
-        case CommandError():
-            line, status = str(error), error.status
-        case UTDStreamError():
-            line, status = _utd_line(error), EXIT_FAILED
-        case ValueError():
-            line, status = f"invalid argument: {error}", EXIT_USAGE
-        case OSError(strerror=str(reason), filename=name) if name is not None:
-            line, status = f"{reason}: {name}", EXIT_FAILED
-        case OSError():
-            line, status = str(error), EXIT_FAILED
-        case trio.TooSlowError():
-            line, status = "timed out", EXIT_FAILED
-        case _:
-            return None
-    return " ".join(line.split()), status
 
 
 def _in_main_thread() -> bool:
@@ -286,7 +240,7 @@ def add_client_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--app-id", help="project app id (env UTD_APP_ID)")
     group.add_argument("--app-key", help="project app key (env UTD_APP_KEY)")
-    group.add_argument("--user", required=True, help="the identity to act as")
+    group.add_argument("--user", required=True, type=identity, help="the identity to act as")
     group.add_argument("--name", help="display name sent with the session mint")
     group.add_argument("--ca-file", type=Path, help="PEM CA certificate to trust for https/wss")
     group.add_argument(
@@ -315,6 +269,10 @@ def client_options(args: argparse.Namespace) -> ClientOptions:
         raise CommandError(f"missing {missing} (or UTD_APP_ID / UTD_APP_KEY)", EXIT_USAGE)
     if not args.connect_timeout > 0:
         raise CommandError("--connect-timeout must be > 0", EXIT_USAGE)
+    try:
+        base_url = check_base_url(base_url, allow_insecure=args.insecure)
+    except ValueError as error:
+        raise CommandError(speak_flags(str(error)), EXIT_USAGE) from None
     return ClientOptions(
         base_url=base_url,
         app_id=app_id,
@@ -331,18 +289,38 @@ def client_options(args: argparse.Namespace) -> ClientOptions:
 async def open_client(
     options: ClientOptions, *, user: str | None = None
 ) -> AsyncGenerator[Signaling]:
-    """`open_signaling` with ``options`` (as ``user`` when given, else ``options.user``)."""
-    async with open_signaling(
-        app_id=options.app_id,
-        app_key=options.app_key,
-        user_id=user or options.user,
-        name=options.name,
-        base_url=options.base_url,
-        ssl_context=options.ssl_context(),
-        allow_insecure=options.insecure,
-        connect_timeout=options.connect_timeout,
-    ) as sig:
-        yield sig
+    """`open_signaling` with ``options`` (as ``user`` when given, else ``options.user``).
+
+    A failure to open that means "no engine at this URL" becomes a `CommandError` naming
+    the URL (see `opening_error`); failures once open pass through unchanged.
+    """
+    opened = False
+    try:
+        async with open_signaling(
+            app_id=options.app_id,
+            app_key=options.app_key,
+            user_id=user or options.user,
+            name=options.name,
+            base_url=options.base_url,
+            ssl_context=options.ssl_context(),
+            allow_insecure=options.insecure,
+            connect_timeout=options.connect_timeout,
+        ) as sig:
+            opened = True
+            yield sig
+    except UTDStreamError as error:
+        _explain_opening(error, options, opened)
+        raise
+    except BaseExceptionGroup as group:
+        if isinstance(leaf := lone_error(group), UTDStreamError):
+            _explain_opening(leaf, options, opened)
+        raise
+
+
+def _explain_opening(error: UTDStreamError, options: ClientOptions, opened: bool) -> None:
+    """Raise `opening_error`'s explanation of a failure to open, if it has one."""
+    if not opened and (explained := opening_error(error, options.base_url)) is not None:
+        raise explained from error
 
 
 @asynccontextmanager
@@ -359,5 +337,9 @@ async def open_api(options: ClientOptions) -> AsyncGenerator[UTDApi]:
         allow_insecure=options.insecure,
         timeout=options.connect_timeout,
     ) as api:
-        await api.mint_session(options.user, name=options.name)
+        try:
+            await api.mint_session(options.user, name=options.name)
+        except UTDStreamError as error:
+            _explain_opening(error, options, opened=False)
+            raise
         yield api

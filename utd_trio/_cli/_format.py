@@ -283,6 +283,7 @@ class EventPrinter:
         self.palette = palette or Palette(False)
         self.user_width = user_width
         self._start = time.perf_counter()
+        self._last_reason: dict[str, str] = {}
 
     @property
     def elapsed(self) -> float:
@@ -306,9 +307,23 @@ class EventPrinter:
             self._write(f"{stamp}{rel}{who} {text}")
 
     def event(self, user: str, event: Event) -> None:
-        """Show an event received by ``user``."""
+        """Show an event received by ``user``.
+
+        A reconnect attempt failing with the same reason as the one before reads ``still
+        disconnected (same error); reconnecting in …`` instead of repeating the error (JSON
+        records keep every field).
+        """
         self.emit("event", user=user, event=event_record(event))
-        self.line(user, describe(event))
+        text = describe(event)
+        if isinstance(event, Disconnected):
+            last = self._last_reason.get(user)
+            self._last_reason[user] = event.reason
+            if event.reason and event.reason == last and event.will_retry:
+                wait = f" in {event.retry_in:.2f} s" if event.retry_in is not None else ""
+                text = f"still disconnected (same error); reconnecting{wait}"
+        elif isinstance(event, Connected):
+            self._last_reason.pop(user, None)
+        self.line(user, text)
 
     def note(self, user: str | None, text: str, **fields: Any) -> None:
         """Show an informational line (``kind: "note"`` in JSON, with ``fields``)."""

@@ -18,6 +18,7 @@ from ._common import (
     client_options,
     open_client,
 )
+from ._flags import identity, seconds
 from ._format import EventPrinter, Palette, describe_capabilities
 
 __all__ = ["add_output_options", "register"]
@@ -56,6 +57,7 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument(
         "--presence",
         nargs="+",
+        type=identity,
         default=[],
         metavar="USER",
         help="also follow these users' presence",
@@ -64,7 +66,7 @@ def register(subparsers: Subparsers) -> None:
         "--max-events", type=int, metavar="N", help="stop after N events (default: no limit)"
     )
     parser.add_argument(
-        "--duration", type=float, metavar="SECONDS", help="stop after this long (default: never)"
+        "--duration", type=seconds, metavar="SECONDS", help="stop after this long (default: never)"
     )
 
 

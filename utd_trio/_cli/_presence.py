@@ -19,6 +19,7 @@ from ._common import (
     open_api,
     open_client,
 )
+from ._flags import identity, seconds
 from ._format import EventPrinter
 from ._listen import add_output_options, printer_for
 
@@ -36,7 +37,9 @@ def register(subparsers: Subparsers) -> None:
         "--user and print every change until Ctrl-C (--user then appears online too; without "
         "--watch the query uses REST only and opens no socket).",
     )
-    parser.add_argument("users", nargs="+", metavar="USER", help="the users to look up")
+    parser.add_argument(
+        "users", nargs="+", type=identity, metavar="USER", help="the users to look up"
+    )
     add_client_options(parser)
     add_output_options(parser)
     parser.add_argument("--watch", action="store_true", help="follow changes until Ctrl-C")
@@ -44,7 +47,7 @@ def register(subparsers: Subparsers) -> None:
         "--max-events", type=int, metavar="N", help="with --watch: stop after N changes"
     )
     parser.add_argument(
-        "--duration", type=float, metavar="SECONDS", help="with --watch: stop after this long"
+        "--duration", type=seconds, metavar="SECONDS", help="with --watch: stop after this long"
     )
 
 

@@ -17,6 +17,7 @@ from ._common import (
     client_options,
     open_client,
 )
+from ._flags import identity
 from ._format import describe_message
 from ._listen import add_output_options, printer_for
 
@@ -36,7 +37,9 @@ def register(subparsers: Subparsers) -> None:
     add_client_options(parser)
     add_output_options(parser)
     target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("--to", metavar="USER", help="the recipient of a direct message")
+    target.add_argument(
+        "--to", type=identity, metavar="USER", help="the recipient of a direct message"
+    )
     target.add_argument("--group", metavar="GROUP_ID", help="the group to post to")
     parser.add_argument("text", nargs="?", help="the message text")
     parser.add_argument("--attach", type=Path, metavar="FILE", help="upload FILE and attach it")
