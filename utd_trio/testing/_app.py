@@ -10,6 +10,8 @@ from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from ._control import EngineControl
+from ._control_http import control_routes
 from ._mint import MINT_PATH, mint_endpoint
 from ._registry import RouteSpec
 from ._rest import DrainBody, http_exception_handler, make_route
@@ -19,8 +21,14 @@ from ._ws import WS_PATH, AbortPeer, ws_endpoint
 __all__ = ["build_app"]
 
 
-def build_app(state: EngineState, abort_peer: AbortPeer) -> Starlette:
-    """Build the ASGI app; routes registered later are added to it live."""
+def build_app(
+    state: EngineState, abort_peer: AbortPeer, control: EngineControl | None = None
+) -> Starlette:
+    """Build the ASGI app; routes registered later are added to it live.
+
+    With ``control`` the app also serves the HTTP control plane under ``/_control/``
+    (loopback peers only).
+    """
 
     async def mint(request: Request) -> Response:
         return await mint_endpoint(state, request)
@@ -32,6 +40,7 @@ def build_app(state: EngineState, abort_peer: AbortPeer) -> Starlette:
         routes=[
             Route(MINT_PATH, mint, methods=["POST"]),
             WebSocketRoute(WS_PATH, ws),
+            *(control_routes(control) if control is not None else ()),
         ],
         exception_handlers={HTTPException: http_exception_handler},
         middleware=[Middleware(DrainBody)],

@@ -60,10 +60,18 @@ class Engine(EngineControl):
     :class:`~utd_trio.testing._control.EngineControl`.
     """
 
-    def __init__(self, state: EngineState, connections: ConnectionTable, tls: _TLS | None) -> None:
+    def __init__(
+        self,
+        state: EngineState,
+        connections: ConnectionTable,
+        tls: _TLS | None,
+        *,
+        control_http: bool = False,
+    ) -> None:
         self._state = state
         self._connections = connections
         self._tls = tls
+        self._control_http = control_http
 
     def __repr__(self) -> str:
         return f"<Engine {self.base_url} projects={list(self._state.projects)}>"
@@ -77,6 +85,11 @@ class Engine(EngineControl):
     def ws_url(self) -> str:
         """``ws://127.0.0.1:PORT/ws`` (``wss://`` with TLS): what mints return as ``ws_url``."""
         return self._state.ws_url
+
+    @property
+    def control_url(self) -> str | None:
+        """``http://127.0.0.1:PORT/_control`` with ``open_engine(control_http=True)``, else None."""
+        return f"{self.base_url}/_control" if self._control_http else None
 
     @property
     def default_project(self) -> ProjectConfig:
@@ -157,6 +170,7 @@ async def open_engine(
     token_ttl: float = 3600.0,
     mint_rate_limit: int | None = 120,
     wall_clock: Callable[[], datetime] | None = None,
+    control_http: bool = False,
 ) -> AsyncGenerator[Engine]:
     """Run a reference engine on ``host:port`` (numeric address; port 0 = pick one).
 
@@ -164,7 +178,9 @@ async def open_engine(
     default for control methods. ``tls=True`` serves HTTPS/WSS with a throwaway trustme CA
     (trust it via :meth:`Engine.client_ssl_context`). ``mint_rate_limit`` is per identity per
     minute (``None`` = unlimited). ``wall_clock`` replaces ``datetime.now(UTC)`` as the source
-    of wire timestamps. On exit every socket is closed with 1001, then the server stops.
+    of wire timestamps. ``control_http=True`` also serves the control plane of contract §12
+    under ``/_control/`` (answering loopback peers only; see "Testing from another process").
+    On exit every socket is closed with 1001, then the server stops.
     """
     registry = Registry()
     for install in INSTALLERS:
@@ -184,8 +200,8 @@ async def open_engine(
     state.base_url = f"{'https' if tls else 'http'}://{authority}"
     state.ws_url = f"{'wss' if tls else 'ws'}://{authority}/ws"
     connections = ConnectionTable()
-    app = build_app(state, connections.abort)
-    engine = Engine(state, connections, tls_material)
+    engine = Engine(state, connections, tls_material, control_http=control_http)
+    app = build_app(state, connections.abort, engine if control_http else None)
     try:
         async with trio.open_nursery() as nursery:
             state.bind_nursery(nursery)

@@ -40,6 +40,10 @@ def encode_frame(frame: JSONObject) -> str:
     return text
 
 
+def _nothing() -> None:
+    return None
+
+
 class Session:
     """One accepted WebSocket of a user.
 
@@ -72,6 +76,10 @@ class Session:
         """Inbound frames processed on this socket (including invalid ones)."""
         self.invalid_frames = 0
         """Inbound frames answered with ``invalid_frame`` or dropped as oversize."""
+        self.frames_sent = 0
+        """Outbound text frames written to this socket."""
+        self.on_frame_sent: Callable[[], None] = _nothing
+        """Called after each outbound frame is written (the engine counts them in its stats)."""
         self.closed_with: tuple[int | None, str] | None = None
         """``(code, reason)`` once closing began; code ``None`` = abrupt drop or peer gone."""
         self._on_closing = on_closing
@@ -233,6 +241,8 @@ class Session:
                 return
             if self._outbox and not self._stalled:
                 await send_text(self._outbox.popleft())
+                self.frames_sent += 1
+                self.on_frame_sent()
                 continue
             if self.closed_with is not None:
                 break

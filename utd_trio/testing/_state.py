@@ -34,7 +34,7 @@ UserKey = tuple[str, str]
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """Tunables fixed when the engine opens."""
+    """Engine timers and the mint rate limit (see ``EngineControl.configure``)."""
 
     heartbeat_interval: float = 25.0
     ring_timeout: float = 30.0
@@ -58,6 +58,12 @@ class EngineStats:
     """Successful mints."""
     sockets_opened: int = 0
     """WebSockets that got ``connection.established``."""
+    frames_sent: int = 0
+    """Outbound WebSocket text frames written to sockets."""
+
+    def count_frame_sent(self) -> None:
+        """Count one outbound frame (called by every registered socket's writer)."""
+        self.frames_sent += 1
 
 
 @dataclass(frozen=True)
@@ -84,12 +90,15 @@ class MintFailure:
 class SocketTable:
     """Open sockets by user, with change notification for event-driven waits."""
 
-    def __init__(self) -> None:
+    def __init__(self, stats: EngineStats | None = None) -> None:
         self._by_user: dict[UserKey, dict[str, Session]] = {}
         self._changed = trio.Event()
+        self._stats = stats
 
     def add(self, session: Session) -> None:
-        """Register an accepted socket."""
+        """Register an accepted socket (its outbound frames count in the engine's stats)."""
+        if self._stats is not None:
+            session.on_frame_sent = self._stats.count_frame_sent
         self._by_user.setdefault((session.app_id, session.user_id), {})[session.socket_id] = session
         self._notify()
 
@@ -115,6 +124,19 @@ class SocketTable:
     def all(self) -> list[Session]:
         """Every open socket."""
         return [s for socks in self._by_user.values() for s in socks.values()]
+
+    def matching(self, app_id: str | None, user_id: str | None) -> list[Session]:
+        """Open sockets whose project and user match; ``None`` matches any."""
+        return [
+            s
+            for (app, user), socks in self._by_user.items()
+            if (app_id is None or app == app_id) and (user_id is None or user == user_id)
+            for s in socks.values()
+        ]
+
+    def online_users(self) -> int:
+        """How many ``(app_id, user_id)`` hold at least one socket."""
+        return len(self._by_user)
 
     def count(self, app_id: str, user_id: str) -> int:
         """How many sockets a user holds."""
@@ -149,17 +171,18 @@ class EngineState:
         registry: Registry,
     ) -> None:
         self.settings: EngineSettings = settings
-        """Fixed tunables (heartbeat, ring timeout, token TTL, mint rate limit)."""
+        """Tunables (heartbeat, ring timeout, token TTL, mint rate limit); replaced whole when
+        changed live, read by sockets, calls and mints made after the change."""
         self.clock: WallClock = clock
         """The wall clock for wire timestamps."""
         self.registry: Registry = registry
         """Handlers, routes and hooks."""
         self.tokens = TokenStore()
         """Minted tokens."""
-        self.sockets = SocketTable()
-        """Open sockets."""
         self.stats = EngineStats()
         """Counters."""
+        self.sockets = SocketTable(self.stats)
+        """Open sockets."""
         self.projects: dict[str, ProjectConfig] = {}
         """Projects by app id (replaced on live plan changes)."""
         self.banned: set[UserKey] = set()
