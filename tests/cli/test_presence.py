@@ -48,6 +48,9 @@ async def test_watch_prints_changes(utd_engine: Engine, tap: Tap) -> None:
             async with session(utd_engine, "carol"):
                 await tap.wait_for("carol is online")
     assert status == [0]
+    presence_lines = [line for line in tap.lines if "carol is" in line]
+    assert len(presence_lines) == 2
+    assert all(line.split()[2] == "carol" for line in presence_lines)  # whose presence
 
 
 async def test_duration_needs_watch(

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from typing import NoReturn, cast
 
 from .. import __version__
-from ._common import Handler, Register
+from ._common import Handler, Register, Subparsers
 from ._output import EXIT_BROKEN_PIPE, OutputClosed, involves, silence_stdout
 
 __all__ = ["build_parser", "main"]
@@ -87,13 +87,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for register in _registrars():
         register(subparsers)
-    for sub in subparsers.choices.values():
-        sub.formatter_class = _HelpFormatter
-        sub.add_argument(
-            "-v", "--verbose", dest="verbose_after", action="count", default=0, help=verbose
-        )
+    _finish(subparsers, verbose)
     parser.commands = sorted(subparsers.choices)
     return parser
+
+
+def _finish(subparsers: Subparsers, verbose: str) -> None:
+    """Every (nested) subcommand shows defaults in its help and accepts ``-v`` after it."""
+    for sub in subparsers.choices.values():
+        sub.formatter_class = _HelpFormatter
+        sub.add_argument(  # SUPPRESS: a nested command's parser must not reset the count
+            "-v",
+            "--verbose",
+            dest="verbose_after",
+            action="count",
+            default=argparse.SUPPRESS,
+            help=verbose,
+        )
+        for action in sub._actions:  # pyright: ignore[reportPrivateUsage]
+            if isinstance(action, argparse._SubParsersAction):  # pyright: ignore[reportPrivateUsage]
+                _finish(cast("Subparsers", action), verbose)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

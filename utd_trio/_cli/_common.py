@@ -68,6 +68,7 @@ __all__ = [
     "add_client_options",
     "add_command",
     "client_options",
+    "command_name",
     "error_line",
     "lone_error",
     "open_api",
@@ -104,9 +105,15 @@ def _only_keyboard_interrupts(error: BaseException) -> bool:
     )
 
 
+def command_name(args: argparse.Namespace) -> str:
+    """``listen``, ``group create``...: how the command was called, for its messages."""
+    words = (getattr(args, "command", None), getattr(args, "action", None))
+    return " ".join(word for word in words if word)
+
+
 def say_interrupted(args: argparse.Namespace) -> None:
     """The one short stderr line of a command stopped by Ctrl-C."""
-    command = getattr(args, "command", None)
+    command = command_name(args)
     print(
         f"utd-trio {command}: interrupted" if command else "utd-trio: interrupted",
         file=sys.stderr,
@@ -181,7 +188,7 @@ async def run_command(
                 raise
             raise error from None
         line, status = reported
-        print(f"utd-trio {getattr(args, 'command', '')}: {line}", file=sys.stderr, flush=True)
+        print(f"utd-trio {command_name(args)}: {line}", file=sys.stderr, flush=True)
     return status
 
 
@@ -232,8 +239,12 @@ class ClientOptions:
             raise CommandError(f"cannot use CA file {self.ca_file}: {error}", EXIT_USAGE) from None
 
 
-def add_client_options(parser: argparse.ArgumentParser) -> None:
-    """Add ``--base-url``, ``--app-id``, ``--app-key``, ``--user`` and the TLS options."""
+def add_client_options(parser: argparse.ArgumentParser, *, display_name: bool = True) -> None:
+    """Add ``--base-url``, ``--app-id``, ``--app-key``, ``--user`` and the TLS options.
+
+    And ``--name`` (the display name) unless ``display_name`` is False (a command that uses
+    ``--name`` for something else).
+    """
     group = parser.add_argument_group("connection")
     group.add_argument(
         "--base-url", help=f"engine REST base URL (env UTD_BASE_URL; default {v.DEFAULT_BASE_URL})"
@@ -241,7 +252,10 @@ def add_client_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--app-id", help="project app id (env UTD_APP_ID)")
     group.add_argument("--app-key", help="project app key (env UTD_APP_KEY)")
     group.add_argument("--user", required=True, type=identity, help="the identity to act as")
-    group.add_argument("--name", help="display name sent with the session mint")
+    if display_name:
+        group.add_argument(
+            "--name", dest="display_name", help="display name sent with the session mint"
+        )
     group.add_argument("--ca-file", type=Path, help="PEM CA certificate to trust for https/wss")
     group.add_argument(
         "--insecure",
@@ -278,7 +292,7 @@ def client_options(args: argparse.Namespace) -> ClientOptions:
         app_id=app_id,
         app_key=app_key,
         user=args.user,
-        name=args.name,
+        name=getattr(args, "display_name", None),
         ca_file=args.ca_file,
         insecure=args.insecure,
         connect_timeout=args.connect_timeout,

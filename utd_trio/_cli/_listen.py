@@ -7,7 +7,8 @@ import sys
 
 import trio
 
-from .._events import Event
+from .._errors import UTDStreamError
+from .._events import CallIncoming, Event
 from .._signaling import Signaling
 from ._common import (
     EXIT_OK,
@@ -50,7 +51,9 @@ def register(subparsers: Subparsers) -> None:
         _listen,
         summary="connect as a user and print events until Ctrl-C",
         description="Connect as --user and print every event (presence, calls, messages, "
-        "receipts, typing, groups, reconnects) until Ctrl-C.",
+        "receipts, typing, groups, reconnects) until Ctrl-C. The user column is always "
+        "--user, the one receiving. With --auto-answer, incoming calls are accepted, so "
+        "`utd-trio call --to USER` gets an answer.",
     )
     add_client_options(parser)
     add_output_options(parser)
@@ -61,6 +64,12 @@ def register(subparsers: Subparsers) -> None:
         default=[],
         metavar="USER",
         help="also follow these users' presence",
+    )
+    parser.add_argument(
+        "--auto-answer",
+        action="store_true",
+        help="accept every incoming call (it stays up until the caller hangs up; "
+        "examples/auto_answer.py is the same bot as a program)",
     )
     parser.add_argument(
         "--max-events", type=int, metavar="N", help="stop after N events (default: no limit)"
@@ -80,7 +89,9 @@ def show_connected(printer: EventPrinter, sig: Signaling) -> None:
     )
 
 
-async def _print_events(sig: Signaling, printer: EventPrinter, limit: int | None) -> None:
+async def _print_events(
+    sig: Signaling, printer: EventPrinter, limit: int | None, *, auto_answer: bool = False
+) -> None:
     async with sig.events(overflow="block") as stream:
         if limit == 0:
             return
@@ -88,9 +99,23 @@ async def _print_events(sig: Signaling, printer: EventPrinter, limit: int | None
         event: Event
         async for event in stream:
             printer.event(sig.user_id, event)
+            if auto_answer and isinstance(event, CallIncoming):
+                await _answer(sig, printer, event)
             seen += 1
             if limit is not None and seen >= limit:
                 return
+
+
+async def _answer(sig: Signaling, printer: EventPrinter, call: CallIncoming) -> None:
+    """``--auto-answer``: accept ``call`` (it may have been cancelled or answered meanwhile)."""
+    try:
+        answer = await sig.accept_call(call.call_id)
+    except UTDStreamError as error:
+        printer.note(sig.user_id, f"could not answer {call.call_id}: {error.message}")
+        return
+    room = f" (room {answer.room_name})" if answer.room_name else ""
+    text = f"answered call {call.call_id} from {call.caller}{room}"
+    printer.note(sig.user_id, text, call_id=call.call_id, answer=answer)
 
 
 async def _listen(args: argparse.Namespace) -> int:
@@ -104,7 +129,7 @@ async def _listen(args: argparse.Namespace) -> int:
             async with trio.open_nursery() as nursery:
                 if args.presence:
                     nursery.start_soon(_follow_presence, sig, printer, list(args.presence))
-                await _print_events(sig, printer, args.max_events)
+                await _print_events(sig, printer, args.max_events, auto_answer=args.auto_answer)
                 nursery.cancel_scope.cancel()
     return EXIT_OK
 
@@ -112,4 +137,4 @@ async def _listen(args: argparse.Namespace) -> int:
 async def _follow_presence(sig: Signaling, printer: EventPrinter, users: list[str]) -> None:
     for info in await sig.subscribe_presence(users):
         state = "online" if info.online else "offline"
-        printer.note(info.user_id, f"{info.user_id} is {state}", presence=info)
+        printer.note(sig.user_id, f"{info.user_id} is {state}", presence=info)

@@ -35,7 +35,8 @@ def register(subparsers: Subparsers) -> None:
         summary="print users' presence (optionally --watch for changes)",
         description="Print whether each USER is online. With --watch, stay connected as "
         "--user and print every change until Ctrl-C (--user then appears online too; without "
-        "--watch the query uses REST only and opens no socket).",
+        "--watch the query uses REST only and opens no socket). The user column is the "
+        "looked-up user in both modes (connection lines under --watch show --user).",
     )
     parser.add_argument(
         "users", nargs="+", type=identity, metavar="USER", help="the users to look up"
@@ -83,6 +84,9 @@ async def _presence(args: argparse.Namespace) -> int:
             changes = 0
             while args.max_events is None or changes < args.max_events:
                 event = await stream.receive()
-                printer.event(sig.user_id, event)
-                changes += isinstance(event, PresenceChanged)
+                if isinstance(event, PresenceChanged):  # the user column: whose presence
+                    printer.event(event.user_id, event)
+                    changes += 1
+                else:  # connection lines are --user's own
+                    printer.event(sig.user_id, event)
     return EXIT_OK
