@@ -69,11 +69,12 @@ _LONG_URL = {"url": "u" * 2049, "key": "k", "content_type": "a/b", "size": 1}
 async def test_engine_refuses_bad_send(utd_engine: Engine, data: dict[str, Any]) -> None:
     with trio.fail_after(10):
         async with raw_socket(utd_engine, "alice") as ws:
-            reply = await raw_request(ws, "message.send", data)
+            reply = await raw_request(ws, "message.send", {"client_id": "c-bad", **data})
             assert reply["event"] == "error"
             assert (reply["data"]["status"], reply["data"]["code"]) == (422, "invalid")
             assert stored(utd_engine, "dm:alice:bob") == []
-            ok = await raw_request(ws, "message.send", {"to": "bob", "text": "fine"})
+            fine = {"client_id": "c-ok", "to": "bob", "text": "fine"}
+            ok = await raw_request(ws, "message.send", fine)
             assert ok["event"] == "ack"
 
 

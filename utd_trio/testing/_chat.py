@@ -14,13 +14,13 @@ request                   events
                           participants only (never the sender's own sockets)
 ========================  ===============================================================
 
-Errors: bad fields 422 ``invalid`` (both or neither of ``to``/``group_id``, neither text nor
-attachment, text over 4000 characters, attachment strings over 2048, metadata over 16 KiB,
-messaging yourself); an unknown group 404 ``not_found``; a group you are not in or a DM you
-are not part of 403 ``forbidden``. Every request is gated by ``chat``. A ``message.send``
-whose ``client_id`` this sender already used answers the original message and sends nothing
-(checked before the payload, so a retry always gets its message back). History and the
-conversation list are REST: see ``_chat_rest.py``.
+Errors: bad fields 422 ``invalid`` (no ``client_id``, both or neither of ``to``/``group_id``,
+neither text nor attachment, text over 4000 characters, attachment strings over 2048, metadata
+over 16 KiB, messaging yourself); an unknown group 404 ``not_found``; a group you are not in
+or a DM you are not part of 403 ``forbidden``. Every request is gated by ``chat``. A
+``message.send`` whose ``client_id`` this sender already used answers the original message and
+sends nothing (checked before the payload, so a retry always gets its message back). History and
+the conversation list are REST: see ``_chat_rest.py``.
 """
 
 from __future__ import annotations
@@ -132,19 +132,17 @@ def _fan_out(
 
 async def _send(state: EngineState, session: Session, data: JSONObject) -> JSONObject:
     store = state.domain(ChatStore)
-    client_id = data.get("client_id")
-    if client_id is not None:
-        client_id = _short_str(client_id, "client_id", MAX_CLIENT_ID)
-        original = store.by_client_id(session.app_id, session.user_id, client_id)
-        if original is not None:
-            return dict(original.wire)
+    client_id = _short_str(data.get("client_id"), "client_id", MAX_CLIENT_ID)  # §6: required
+    original = store.by_client_id(session.app_id, session.user_id, client_id)
+    if original is not None:
+        return dict(original.wire)
     thread, fields = _target(state, session, data)
     text = _text(data.get("text"))
     attachment = _attachment(data.get("attachment"))
     if text is None and attachment is None:
         raise _invalid("a message needs text or an attachment")
     metadata = check_metadata(data.get("metadata"))
-    payload: JSONObject = {} if client_id is None else {"client_id": client_id}
+    payload: JSONObject = {"client_id": client_id}
     payload.update(fields)
     if text is not None:
         payload["text"] = text

@@ -1,8 +1,9 @@
 """``GET /ws``: authenticate the upgrade, say hello, then decode and dispatch frames [§5].
 
 Frame rules: text frames only; a frame over 1 MiB of UTF-8 is dropped without reply; binary,
-non-JSON, non-object or ``event``-less frames get ``error`` 422 ``invalid_frame`` without
-``ref`` and the socket stays. ``ping`` → ``pong`` (same ``ref``, or none). Every other request
+non-JSON, non-object or ``event``-less frames, and requests other than ``ping`` without a
+``ref``, get ``error`` 422 ``invalid_frame`` without ``ref`` (and no ack); the socket stays.
+``ping`` → ``pong`` (same ``ref``, or none). Every other request
 gets exactly one ``ack`` or ``error`` carrying its ``ref``: unknown event → 404
 ``unknown_event``; ``data`` missing or ``null`` → ``{}``; ``data`` of another non-object type →
 422 ``invalid`` (the client is strict in what it sends, so the engine is strict here too). A
@@ -101,6 +102,10 @@ async def process_frame(state: EngineState, session: Session, message: Inbound) 
     name = normalize_event(event)
     if name == "ping":
         session.send("pong", ref=ref)
+        return
+    if ref is None or ref == "":
+        # §5: every request carries a ref; without one no reply can be matched to it.
+        _invalid(state, session, f"Request {event!r} has no ref; every request needs one")
         return
     try:
         data = await _dispatch(state, session, name, event, fields.get("data"))
