@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -23,12 +22,19 @@ import trio
 
 from ._api_verbs import RestVerbs
 from ._api_wire import as_object, bearer_headers, check_header_value, checked, error_of, parse_with
-from ._errors import ErrorCode, UTDStreamError
+from ._errors import ErrorCode, UnfixableTransportError, UTDStreamError
 from ._models import Session
 from ._protocol import _vocab as v
+from ._protocol._classify import transport_failure, transport_message
 from ._protocol._parse import parse_session
-from ._protocol._urls import check_base_url
-from ._protocol._validate import check_identity, check_mint_fields
+from ._protocol._urls import check_base_url, is_loopback
+from ._protocol._validate import (
+    check_bool,
+    check_identity,
+    check_instance,
+    check_mint_fields,
+    check_seconds,
+)
 from ._tls import default_ssl_context
 
 __all__ = ["RefreshSession", "UTDApi"]
@@ -85,8 +91,8 @@ class UTDApi(RestVerbs):
         timeout: float = 10.0,
     ) -> None:
         self._app_id = check_header_value(app_id, "app_id", secret=False)
+        self._allow_insecure = check_bool(allow_insecure, "allow_insecure")
         self._base_url = check_base_url(base_url, allow_insecure=allow_insecure)
-        self._allow_insecure = bool(allow_insecure)
         if app_key is not None and app_secret is not None:
             raise ValueError("pass app_key or app_secret, not both")
         self._credential: tuple[str, str] | None = None
@@ -94,17 +100,10 @@ class UTDApi(RestVerbs):
             self._credential = (v.HEADER_APP_KEY, check_header_value(app_key, "app_key"))
         elif app_secret is not None:
             self._credential = (v.HEADER_APP_SECRET, check_header_value(app_secret, "app_secret"))
-        if (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, int | float)  # pyright: ignore[reportUnnecessaryIsInstance]
-            or not math.isfinite(timeout)
-            or timeout <= 0
-        ):
-            raise ValueError("timeout must be a positive number of seconds")
-        self._timeout = float(timeout)
+        self._timeout = float(check_seconds(timeout, "timeout") or 0.0)
         self._httpx_timeout = httpx.Timeout(self._timeout)
-        if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise ValueError("ssl_context must be an ssl.SSLContext")
+        check_instance(ssl_context, "ssl_context", ssl.SSLContext, "an ssl.SSLContext")
+        check_instance(http_client, "http_client", httpx.AsyncClient, "an httpx.AsyncClient")
         self._owns_client = http_client is None
         self._client = http_client or httpx.AsyncClient(
             verify=ssl_context if ssl_context is not None else default_ssl_context(),
@@ -287,7 +286,7 @@ class UTDApi(RestVerbs):
     ) -> httpx.Response:
         """One HTTP exchange; every failure becomes a `UTDStreamError`."""
         if self._closed or self._client.is_closed:
-            raise UTDStreamError(ErrorCode.CLOSED, "the UTDApi is closed")
+            raise UTDStreamError(ErrorCode.CLOSED, f"{method} {urlsplit(url).path}: closed")
         path = urlsplit(url).path
         where = f"{method} {path}"
         scope: contextlib.AbstractContextManager[object] = (
@@ -311,9 +310,14 @@ class UTDApi(RestVerbs):
             ) from exc
         except httpx.TransportError as exc:
             logger.debug("%s failed: %s", where, type(exc).__name__)
-            raise UTDStreamError(
-                ErrorCode.NETWORK, f"{where}: {type(exc).__name__}: {_root_cause(exc)}"
-            ) from exc
+            failure = transport_failure(exc)
+            detail = f"{type(exc).__name__}: {_root_cause(exc)}"
+            if failure is None:
+                raise UTDStreamError(ErrorCode.NETWORK, f"{where}: {detail}") from exc
+            message = transport_message(failure, f"{method} {_plain_url(url)}", detail)
+            if failure == "certificate" or is_loopback(urlsplit(url).hostname):
+                raise UnfixableTransportError(ErrorCode.NETWORK, message) from exc
+            raise UTDStreamError(ErrorCode.NETWORK, message) from exc
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
             raise UTDStreamError(
                 ErrorCode.PROTOCOL, f"{where}: {type(exc).__name__}: {exc}"
@@ -344,6 +348,12 @@ class UTDApi(RestVerbs):
                 method, url, headers=bearer_headers(fresh), body=body, params=params
             )
         return checked(response)
+
+
+def _plain_url(url: str) -> str:
+    """``url`` without user info, query or fragment (a presigned query holds a signature)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 
 
 def _root_cause(exc: BaseException) -> str:

@@ -1,15 +1,14 @@
-"""Pure helpers of `UTDApi`: decoding replies and validating input before any network call.
+"""Pure helpers of `UTDApi`: decoding replies, and the input checks it uses.
 
 No I/O. Reply helpers turn a 2xx body into records (``PROTOCOL`` when it breaks the contract)
-and a non-2xx reply into the classified `UTDStreamError`; validators raise ValueError naming
-the field and never echo a secret.
+and a non-2xx reply into the classified `UTDStreamError`. The input checks live in
+`utd_trio._protocol._validate` (the one validation module) and are re-exported here.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
@@ -20,7 +19,16 @@ from ._models import Group, Session
 from ._protocol import _vocab as v
 from ._protocol._classify import classify_body, parse_retry_after
 from ._protocol._parse import WireFormatError, parse_group, parse_object
-from ._protocol._validate import check_identity, check_non_empty
+from ._protocol._validate import (
+    check_choice,
+    check_content_type,
+    check_count,
+    check_header_value,
+    check_identity,
+    check_ids,
+    check_non_empty,
+    check_push_token,
+)
 
 __all__ = [
     "AUTHORIZATION",
@@ -53,9 +61,6 @@ PROVIDERS = ("fcm", "apns", "voip")
 ROLES = ("admin", "member")
 MAX_HISTORY_LIMIT = 200
 AUTHORIZATION = "Authorization"  # HTTP itself, not a contract name
-_HEADER_VALUE = re.compile(r"[\x21-\x7e]+")
-_TOKEN_CHARS = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
-_CONTENT_TYPE = re.compile(rf"{_TOKEN_CHARS}/{_TOKEN_CHARS}(\s*;[\x20-\x7e]*)?")
 
 
 def bearer_headers(session: Session) -> dict[str, str]:
@@ -127,55 +132,6 @@ def parse_items(parser: Callable[[dict[str, Any]], _T], items: list[Any]) -> tup
 def as_group(body: Any) -> Group:
     """A group reply, else ``PROTOCOL``."""
     return parse_with(parse_group, as_object(body, "group"), "group")
-
-
-# --- local validation -----------------------------------------------------------------------
-
-
-def check_header_value(value: object, field: str, *, secret: bool = True) -> str:
-    """A header-safe credential; the message never echoes a secret."""
-    if not isinstance(value, str) or not _HEADER_VALUE.fullmatch(value):
-        shown = "" if secret else f", got {value!r}"
-        raise ValueError(f"{field} must be a non-empty string of visible ASCII{shown}")
-    return value
-
-
-def check_push_token(token: object) -> str:
-    """A non-empty push token of at most 4096 characters."""
-    if not isinstance(token, str) or not token.strip() or len(token) > 4096:
-        raise ValueError("token must be a non-empty string of at most 4096 characters")
-    return token
-
-
-def check_choice(value: object, field: str, choices: tuple[str, ...]) -> str:
-    """One of ``choices``; else ValueError naming ``field``."""
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{field} must be one of {', '.join(choices)}; got {value!r}")
-    return value
-
-
-def check_count(value: object, field: str) -> int:
-    """A non-negative int (not a bool); else ValueError naming ``field``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{field} must be a non-negative integer, got {value!r}")
-    return value
-
-
-def check_content_type(value: object) -> str:
-    """A ``type/subtype`` MIME type, parameters allowed, nothing that breaks a header."""
-    if not isinstance(value, str) or not _CONTENT_TYPE.fullmatch(value):
-        raise ValueError(f"content_type must be a MIME type like 'image/png', got {value!r}")
-    return value
-
-
-def check_ids(values: object, field: str, *, limit: int | None = None) -> list[str]:
-    """A sequence (not a str) of valid identities, at most ``limit`` of them."""
-    if isinstance(values, str) or not isinstance(values, Sequence):
-        raise ValueError(f"{field} must be a sequence of user ids (not a single string)")
-    ids = [check_identity(item, field) for item in cast("Sequence[object]", values)]
-    if limit is not None and len(ids) > limit:
-        raise ValueError(f"{field} holds {len(ids)} ids; at most {limit} are allowed")
-    return ids
 
 
 def segment(value: str) -> str:

@@ -13,13 +13,13 @@ from typing import NoReturn, cast
 import trio
 
 from ._client import ConnectionStats, Hello, SignalClient
-from ._errors import ErrorCode, UTDStreamError
+from ._errors import ErrorCode, UnfixableTransportError, UTDStreamError
 from ._models import Session
 from ._protocol import _vocab as v
-from ._protocol._classify import classify, close_error
+from ._protocol._classify import classify, close_error, transport_failure, transport_message
 from ._protocol._codec import Frame, decode_frame, event_key
 from ._protocol._parse import parse_float, parse_object, parse_str, parse_time
-from ._protocol._urls import redact_url, upgrade_target, ws_url_with_token
+from ._protocol._urls import is_loopback, redact_url, upgrade_target, ws_url_with_token
 from ._tls import default_ssl_context
 from ._websocket import HandshakeRejected, Stream, WebSocket, WebSocketClosed
 
@@ -74,7 +74,7 @@ async def _open_stream(url: str, ssl_context: ssl.SSLContext | None) -> tuple[St
         else:
             stream = await trio.open_tcp_stream(host, port)
     except OSError as exc:
-        raise UTDStreamError(ErrorCode.NETWORK, f"cannot connect: {exc.strerror or exc}") from None
+        raise _dial_error(exc, url, f"cannot connect: {exc.strerror or exc}") from exc
     if isinstance(stream, trio.SSLStream):
         # Handshake here, not lazily on the first write: a bad certificate is then reported
         # as such, before any WebSocket bytes are involved.
@@ -83,8 +83,21 @@ async def _open_stream(url: str, ssl_context: ssl.SSLContext | None) -> tuple[St
         except trio.BrokenResourceError as exc:
             await trio.aclose_forcefully(stream)
             why = exc.__cause__ or exc
-            raise UTDStreamError(ErrorCode.NETWORK, f"TLS handshake failed: {why}") from None
+            raise _dial_error(exc, url, f"TLS handshake failed: {why}") from exc
     return stream, host_header, resource
+
+
+def _dial_error(exc: BaseException, url: str, detail: str) -> UTDStreamError:
+    """A failed dial of the WebSocket; unfixable when the cert or a loopback port refuses."""
+    failure = transport_failure(exc)
+    target = upgrade_target(url)
+    if failure is None:
+        return UTDStreamError(ErrorCode.NETWORK, detail)
+    scheme = "wss" if target.secure else "ws"
+    message = transport_message(failure, f"WebSocket {scheme}://{target.host_header}", detail)
+    if failure == "certificate" or is_loopback(target.host):
+        return UnfixableTransportError(ErrorCode.NETWORK, message)
+    return UTDStreamError(ErrorCode.NETWORK, message)
 
 
 async def _wait_hello(ws: WebSocket, stats: ConnectionStats) -> tuple[Hello, list[str | bytes]]:

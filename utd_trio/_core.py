@@ -26,6 +26,7 @@ from ._protocol import _vocab as v
 from ._protocol._codec import Frame, event_key
 from ._protocol._decode_events import decode_event
 from ._protocol._parse import WireFormatError, parse_capabilities, parse_session
+from ._protocol._validate import check_provider_call, check_provider_reply
 
 log = logging.getLogger("utd_trio.signaling")
 
@@ -277,11 +278,16 @@ class SessionCore:
 
     # --- session source ------------------------------------------------------------------
 
+    @property
+    def has_provider(self) -> bool:
+        """Whether sessions come from a ``session_provider`` (else from an app-key mint)."""
+        return self._provider is not None
+
     async def fetch_session(self) -> Session:
         """A fresh session: from the provider if one was given, else an app-key mint."""
         if self._provider is None:
             return await self.api.mint_session(self.user_id, name=self.name)
-        raw = await self._provider()
+        raw = check_provider_reply(await check_provider_call(self._provider()))
         if isinstance(raw, Session):
             return raw
         try:

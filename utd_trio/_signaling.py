@@ -17,7 +17,16 @@ from ._errors import UTDStreamError
 from ._events import Disconnected
 from ._models import ConnectionState
 from ._protocol import _vocab as v
-from ._protocol._validate import check_identity, check_non_empty
+from ._protocol._validate import (
+    check_bool,
+    check_callable,
+    check_identity,
+    check_instance,
+    check_mint_fields,
+    check_non_empty,
+    check_seconds,
+    check_size,
+)
 from ._supervisor import Supervisor
 from ._verbs_calls import CallVerbs
 from ._verbs_chat import ChatVerbs
@@ -72,6 +81,9 @@ class Signaling(PresenceVerbs, CallVerbs, ChatVerbs, GroupVerbs, MediaVerbs, Ses
         self._stop.cancel()
         await self._stopped.wait()
         self._finalize(Disconnected(v.CLOSE_NORMAL, "closed by the user", will_retry=False))
+        # REST verbs end with the session too: later calls raise CLOSED like socket verbs.
+        with trio.CancelScope(shield=True), trio.move_on_after(self.settings.close_timeout):
+            await self.api.aclose()
 
     def _finalize(self, final: Disconnected) -> None:
         """Publish the last `Disconnected` and end the event streams (once)."""
@@ -139,7 +151,10 @@ async def open_signaling(
         rng: random source of the backoff jitter (for reproducible tests).
 
     Raises:
-        ValueError: a bad argument, before any network call.
+        ValueError: a bad argument, before any network call, naming it (a wrong type is
+            also a TypeError): blank ids, timeouts and backoffs that are not finite
+            numbers > 0, an ``event_buffer`` < 1, a non-bool ``allow_insecure``, text with
+            a lone surrogate, plain http to a host that is not loopback.
         UTDStreamError: a terminal error (banned, identity mint disabled, 4003), or bad
             credentials / no connection within ``connect_timeout`` at the start.
     """
@@ -149,9 +164,28 @@ async def open_signaling(
         raise ValueError("pass exactly one of app_key or session_provider")
     if app_key is not None:
         check_non_empty(app_key, "app_key")
-    for label, value in (("close_timeout", close_timeout), ("request_timeout", request_timeout)):
-        if not value > 0:
-            raise ValueError(f"{label} must be > 0, got {value!r}")
+    else:
+        check_callable(session_provider, "session_provider")
+    if name is not None:
+        check_mint_fields({"name": name})
+    check_instance(ssl_context, "ssl_context", ssl.SSLContext, "an ssl.SSLContext")
+    check_bool(allow_insecure, "allow_insecure")
+    check_instance(http_client, "http_client", httpx.AsyncClient, "an httpx.AsyncClient")
+    for label, seconds in (
+        ("connect_timeout", connect_timeout),
+        ("request_timeout", request_timeout),
+        ("heartbeat_timeout", heartbeat_timeout),
+        ("close_timeout", close_timeout),
+        ("backoff_base", backoff_base),
+        ("backoff_cap", backoff_cap),
+    ):
+        check_seconds(seconds, label)
+    if backoff_cap < backoff_base:
+        raise ValueError(
+            f"backoff_cap ({backoff_cap!r}) must be >= backoff_base ({backoff_base!r})"
+        )
+    check_size(event_buffer, "event_buffer")
+    check_instance(rng, "rng", random.Random, "a random.Random")
     settings = Settings(
         ssl_context=ssl_context,
         allow_insecure=allow_insecure,

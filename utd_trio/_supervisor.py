@@ -15,7 +15,7 @@ import trio
 from ._client import CloseInfo, SignalClient
 from ._connect import open_signal_client
 from ._core import ConnectHook, SessionCore
-from ._errors import ErrorCode, UTDStreamError
+from ._errors import ErrorCode, UnfixableTransportError, UTDStreamError
 from ._events import Disconnected
 from ._models import Session
 from ._protocol import _vocab as v
@@ -25,10 +25,37 @@ from ._protocol._classify import CloseAction, CloseDecision, close_error, decide
 log = logging.getLogger("utd_trio.supervisor")
 
 # Errors that no retry can fix while the first connection is being made: the caller's
-# credentials or input are wrong, so `open_signaling` fails fast instead of spinning.
+# credentials or input are wrong, so `open_signaling` fails fast instead of spinning. So do
+# an unverifiable certificate and a refused loopback port (`UnfixableTransportError`); later
+# reconnects retry those, so an engine restart is survived.
 _FATAL_AT_FIRST = frozenset(
     {ErrorCode.UNAUTHORIZED, ErrorCode.INVALID, ErrorCode.PROTOCOL, ErrorCode.NOT_FOUND}
 )
+
+
+def _fatal_at_first(exc: UTDStreamError) -> bool:
+    """Whether the first connect stops at once on ``exc``: no retry can fix it."""
+    if isinstance(exc, UnfixableTransportError):
+        return True
+    return exc.code in _FATAL_AT_FIRST and exc.status != v.CLOSE_TOKEN_INVALID
+
+
+def _with_mint_hint(exc: UTDStreamError, core: SessionCore) -> UTDStreamError:
+    """An app-key mint's 401 / 404, saying what to check (never quoting a credential)."""
+    if core.has_provider or exc.code not in (ErrorCode.UNAUTHORIZED, ErrorCode.NOT_FOUND):
+        return exc
+    url = core.api.base_url + v.PATH_MINT
+    check = (
+        "check app_id and app_key"
+        if exc.code is ErrorCode.UNAUTHORIZED
+        else "is base_url the engine's REST root?"
+    )
+    return UTDStreamError(
+        exc.code,
+        f"POST {url} answered {exc.status}: {exc.message}; {check}",
+        status=exc.status,
+        wire_code=exc.wire_code,
+    )
 
 
 def _decide_error(exc: UTDStreamError, token_streak: bool) -> CloseDecision:
@@ -66,14 +93,16 @@ class Supervisor:
         first_deadline = trio.current_time() + core.settings.connect_timeout
         while True:
             try:
-                info = await self._one_generation(task_status if first else None)
+                info = await self._one_generation(
+                    task_status if first else None, first_deadline if first else None
+                )
                 first = False
                 decision = decide_close(info.code, previous_was_token_close=token_streak)
                 token_streak = info.code == v.CLOSE_TOKEN_INVALID
                 if decision.action is CloseAction.TERMINAL:
                     raise close_error(info.code, info.reason)  # handled just below
             except UTDStreamError as exc:
-                if first and (exc.code in _FATAL_AT_FIRST and exc.status != v.CLOSE_TOKEN_INVALID):
+                if first and _fatal_at_first(exc):
                     raise
                 decision = _decide_error(exc, token_streak)
                 if decision.action is CloseAction.TERMINAL:
@@ -127,22 +156,38 @@ class Supervisor:
             return max(self._rng.uniform(0.0, self._backoff.base), decision.floor)
         return self._backoff.next_delay(decision.floor)
 
-    async def _one_generation(self, task_status: trio.TaskStatus[None] | None) -> CloseInfo:
+    async def _one_generation(
+        self, task_status: trio.TaskStatus[None] | None, deadline: float | None
+    ) -> CloseInfo:
+        """One connection, from the mint to its close.
+
+        ``deadline`` (the first connection's ``connect_timeout``) bounds the mint and the
+        socket's opening too, so a mint that never answers cannot hold the first connect
+        past it.
+        """
         core = self._core
         s = core.settings
-        mint_limit = s.request_timeout
+        left = float("inf") if deadline is None else max(deadline - trio.current_time(), 0.0)
+        mint_limit = min(s.request_timeout, left)
         session: Session | None = None
         with trio.move_on_after(mint_limit):
-            session = await core.fetch_session()
+            try:
+                session = await core.fetch_session()
+            except UTDStreamError as exc:
+                raise _with_mint_hint(exc, core) from None
         if session is None:
-            raise UTDStreamError(ErrorCode.TIMEOUT, f"no session within {mint_limit:g} s")
+            source = "session_provider" if core.has_provider else f"mint at {core.api.base_url}"
+            raise UTDStreamError(
+                ErrorCode.TIMEOUT, f"no session within {mint_limit:g} s (the {source} hangs)"
+            )
         core.api.bind_session(session, refresh=core.fetch_session)
+        left = float("inf") if deadline is None else max(deadline - trio.current_time(), 0.0)
         async with open_signal_client(
             session,
             on_frame=core.ingest,
             ssl_context=s.ssl_context,
             allow_insecure=s.allow_insecure,
-            connect_timeout=s.connect_timeout,
+            connect_timeout=min(s.connect_timeout, left),
             request_timeout=s.request_timeout,
             heartbeat_timeout=s.heartbeat_timeout,
             close_timeout=s.close_timeout,

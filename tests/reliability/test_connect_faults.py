@@ -89,3 +89,144 @@ async def test_session_survives_a_blackholed_reconnect(
                 assert event.generation == 2
     reasons = [ev.reason for ev in seen if isinstance(ev, Disconnected)]
     assert any("no connection within" in reason for reason in reasons), reasons
+
+
+# --- fail fast on what retrying cannot fix (first connect only) -------------------------------
+
+
+async def _free_port() -> int:
+    """A loopback port nothing listens on (bound, then closed)."""
+    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    port: int = listeners[0].socket.getsockname()[1]
+    for listener in listeners:
+        await listener.aclose()
+    return port
+
+
+async def test_refused_loopback_mint_fails_at_once_naming_the_url() -> None:
+    port = await _free_port()
+    start = trio.current_time()
+    with trio.fail_after(IO), pytest.raises(UTDStreamError) as info:
+        async with open_signaling(
+            app_id="app_test",
+            user_id="alice",
+            app_key="key_test",
+            base_url=f"http://127.0.0.1:{port}",
+            connect_timeout=60,
+        ):
+            pytest.fail("connected to a closed port")
+    assert trio.current_time() - start < 5  # not connect_timeout (60 s)
+    assert info.value.code is ErrorCode.NETWORK
+    assert f"http://127.0.0.1:{port}/api/v1/auth/session" in info.value.message
+    assert "is the engine running at this URL?" in info.value.message
+
+
+async def test_bad_key_and_wrong_base_url_fail_at_once_saying_what_to_check(
+    utd_engine: Engine,
+) -> None:
+    project = utd_engine.default_project
+    cases = [
+        ({"app_key": "wrong"}, ErrorCode.UNAUTHORIZED, "check app_id and app_key"),
+        (
+            {"app_key": project.app_key, "base_url": utd_engine.base_url + "/v9"},
+            ErrorCode.NOT_FOUND,
+            "is base_url the engine's REST root?",
+        ),
+    ]
+    for extra, code, hint in cases:
+        kwargs: dict[str, Any] = {"base_url": utd_engine.base_url, **extra}
+        with trio.fail_after(IO), pytest.raises(UTDStreamError) as info:
+            async with open_signaling(
+                app_id=project.app_id, user_id="alice", connect_timeout=60, **kwargs
+            ):
+                pytest.fail("connected with bad credentials")
+        assert info.value.code is code
+        assert hint in info.value.message
+        assert "wrong" not in info.value.message  # the key is never quoted
+
+
+async def test_untrusted_websocket_certificate_fails_at_once(utd_engine_tls: Engine) -> None:
+    # The mint is trusted (the provider's own client); the WebSocket is not.
+    project = utd_engine_tls.default_project
+
+    async def provider() -> Session:
+        async with UTDApi(
+            app_id=project.app_id,
+            app_secret=project.app_secret,
+            base_url=utd_engine_tls.base_url,
+            ssl_context=utd_engine_tls.client_ssl_context(),
+        ) as backend:
+            return await backend.mint_session("alice", bind=False)
+
+    with trio.fail_after(IO), pytest.raises(UTDStreamError) as info:
+        async with open_signaling(
+            app_id=project.app_id,
+            user_id="alice",
+            session_provider=provider,
+            base_url=utd_engine_tls.base_url,
+            connect_timeout=60,
+        ):
+            pytest.fail("connected to an untrusted certificate")
+    assert info.value.code is ErrorCode.NETWORK
+    assert "WebSocket wss://" in info.value.message
+    assert "certificate does not verify" in info.value.message
+    assert "UTD_CA_FILE" in info.value.message
+
+
+async def test_blackholed_mint_is_bounded_by_connect_timeout(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Before: the mint had request_timeout (10 s) of its own, so connect_timeout=3 raised
+    # after 10 s.
+    async with silent_listener() as port:
+        start = trio.current_time()
+        with trio.fail_after(IO * 6), pytest.raises(UTDStreamError) as info:
+            async with open_signaling(
+                app_id="app_test",
+                user_id="alice",
+                app_key="key_test",
+                base_url=f"http://127.0.0.1:{port}",
+                connect_timeout=3,
+                request_timeout=10,
+            ):
+                pytest.fail("connected to a silent peer")
+        elapsed = trio.current_time() - start
+    assert info.value.code is ErrorCode.TIMEOUT
+    assert "no connection within 3 s" in info.value.message
+    assert elapsed == pytest.approx(3, abs=0.5)
+
+
+async def test_refused_reconnect_is_retried_not_fatal(
+    utd_engine: Engine, autojump_clock: trio.testing.MockClock
+) -> None:
+    # An engine restart looks like a refused port for a while: only the first connect fails
+    # fast on it.
+    project = utd_engine.default_project
+    port = await _free_port()
+    urls = [utd_engine.ws_url, f"ws://127.0.0.1:{port}/ws", f"ws://127.0.0.1:{port}/ws"]
+
+    async def provider() -> Mapping[str, Any]:
+        async with UTDApi(
+            app_id=project.app_id, app_secret=project.app_secret, base_url=utd_engine.base_url
+        ) as backend:
+            session = await backend.mint_session("alice", bind=False)
+        url = urls.pop(0) if urls else utd_engine.ws_url
+        return {"user_token": session.user_token, "ws_url": url}
+
+    with trio.fail_after(120):
+        async with open_signaling(
+            app_id=project.app_id,
+            user_id="alice",
+            session_provider=provider,
+            base_url=utd_engine.base_url,
+            connect_timeout=3,
+        ) as sig:
+            async with sig.events(Connected, Disconnected) as stream:
+                await utd_engine.drop_sockets("alice", code=None)
+                seen: list[Any] = []
+                while not isinstance(event := await stream.receive(), Connected):
+                    seen.append(event)
+            assert event.generation == 2
+    refused = [ev for ev in seen if isinstance(ev, Disconnected) and "refused" in ev.reason]
+    assert len(refused) == 2, seen
+    assert all(ev.will_retry for ev in refused)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+import ssl
+from typing import Any, Literal, cast
 
 from .._errors import ErrorCode, UTDStreamError
 from . import _vocab as v
@@ -90,6 +91,47 @@ def classify_error_frame(data: Mapping[str, Any]) -> UTDStreamError:
         parse_str(data.get("code")),
         retry_after=parse_float(data.get("retry_after")),
     )
+
+
+TransportFailure = Literal["certificate", "refused"]
+
+TRUST_HINT = (
+    "trust the engine's CA with ssl_context=... (CLI: --ca-file, or the UTD_CA_FILE "
+    "environment variable)"
+)
+
+
+def transport_failure(exc: BaseException) -> TransportFailure | None:
+    """What no retry can fix in a transport failure's chain (causes, contexts, groups).
+
+    ``"certificate"`` when the peer's certificate does not verify, ``"refused"`` when the
+    connection was refused (nothing listens there), None otherwise.
+    """
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    refused = False
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return "certificate"
+        refused = refused or isinstance(current, ConnectionRefusedError)
+        if isinstance(current, BaseExceptionGroup):
+            group = cast("BaseExceptionGroup[BaseException]", current)
+            stack.extend(group.exceptions)
+        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return "refused" if refused else None
+
+
+def transport_message(failure: TransportFailure | None, where: str, detail: str) -> str:
+    """The message of a transport failure, saying what to do when a retry cannot help."""
+    if failure == "certificate":
+        return f"{where}: the certificate does not verify ({detail}); {TRUST_HINT}"
+    if failure == "refused":
+        return f"{where}: connection refused; is the engine running at this URL?"
+    return f"{where}: {detail}"
 
 
 def parse_retry_after(header: str | None) -> float | None:
