@@ -16,18 +16,23 @@ def tests(session: nox.Session) -> None:
     session.run("uv", "run", "pytest", *session.posargs, external=True)
 
 
+# The static tools live in the non-default `lint` dependency group (pyright brings a Node
+# runtime), so the first `uv run utd-trio demo` stays light; these sessions add the group.
+LINT = ("uv", "run", "--group", "lint")
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """Ruff lint and format check."""
-    session.run("uv", "run", "ruff", "check", ".", external=True)
-    session.run("uv", "run", "ruff", "format", "--check", ".", external=True)
+    session.run(*LINT, "ruff", "check", ".", external=True)
+    session.run(*LINT, "ruff", "format", "--check", ".", external=True)
 
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict and pyright (strict) on the library."""
-    session.run("uv", "run", "mypy", "utd_trio", external=True)
-    session.run("uv", "run", "pyright", "utd_trio", external=True)
+    session.run(*LINT, "mypy", "utd_trio", external=True)
+    session.run(*LINT, "pyright", "utd_trio", external=True)
 
 
 @nox.session
