@@ -9,7 +9,7 @@ import json
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,7 +109,7 @@ async def _drain(stream: trio.abc.ReceiveStream | None, into: bytearray) -> None
 
 
 @asynccontextmanager
-async def running_serve(*args: str) -> AsyncIterator[Served]:
+async def running_serve(*args: str) -> AsyncGenerator[Served]:
     """Start ``utd-trio serve --port 0 *args``, yield once its banner is out, stop it after.
 
     On exit the process gets SIGINT and must end with 130 within :data:`STOP_TIMEOUT`.
