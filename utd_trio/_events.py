@@ -86,13 +86,17 @@ class RecoveryFinished(Event):
     """Missed messages after a reconnect were fetched and delivered.
 
     ``complete`` is False when some history could not be fetched (the error is in
-    ``error``); ``delivered`` counts the messages recovered.
+    ``error``, and ``incomplete`` names the conversations that may still miss messages, or is
+    None when even the list of conversations could not be fetched, so any may);
+    ``delivered`` counts the messages recovered. What is still missing comes with a later
+    recovery, after the live messages of those conversations released meanwhile.
     """
 
     generation: int
     complete: bool
     delivered: int
     error: str | None = None
+    incomplete: frozenset[str] | None = frozenset()
 
 
 # --- presence -------------------------------------------------------------------------------

@@ -13,10 +13,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ._errors import ErrorCode, UTDStreamError
 from ._models import Attachment, ChatMessage, Conversation, HistoryPage, JSONObject
 from ._protocol import _vocab as v
-from ._protocol._parse import WireFormatError, parse_message
 from ._protocol._validate import check_metadata, check_non_empty
 from ._recovery import ChatRecovery
 from ._typing import ChatTyping, chat_target
@@ -97,12 +95,7 @@ class ChatVerbs(ChatTyping, ChatRecovery):
             data["attachment"] = attachment.to_wire()
         if extra is not None:
             data["metadata"] = extra
-        reply = await self.request(v.REQ_MESSAGE_SEND, data, idempotent=True)
-        try:
-            message = parse_message(reply)
-        except WireFormatError as exc:
-            raise UTDStreamError(ErrorCode.PROTOCOL, f"message.send answer: {exc}") from None
-        self._note_sent(message)
+        message = await self._send_own(data)
         await self._stop_typing_after_send(key)
         return message
 

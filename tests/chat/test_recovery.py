@@ -9,8 +9,8 @@ import pytest
 import trio
 import trio.testing
 
-import utd_trio._recovery
 from utd_trio import (
+    ChatMessage,
     Conversation,
     Disconnected,
     ErrorCode,
@@ -19,9 +19,9 @@ from utd_trio import (
     UTDStreamError,
 )
 from utd_trio._recovery import RECOVERY_ATTEMPTS
-from utd_trio.testing import Engine
+from utd_trio.testing import Engine, EngineState, Session
 
-from ._helpers import Creds, Peer, peers
+from ._helpers import Creds, Peer, peers, wrap_ws_handler
 
 
 async def _cut(engine: Engine, peer: Peer) -> None:
@@ -176,6 +176,7 @@ async def test_failed_history_fetch_reports_incomplete(
             assert not finished.complete
             assert finished.error is not None
             assert "boom" in finished.error
+            assert finished.incomplete is None  # not even the listing: any may miss messages
             assert bob.sig.state.value == "connected"
             await alice.sig.send_message(to="bob", text="live after the failure")
             assert await bob.texts(1) == ["live after the failure"]
@@ -222,9 +223,8 @@ async def test_after_a_failed_recovery_the_next_one_does_not_redeliver_live_mess
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     # A failed recovery keeps the floors from before the first gap, so the next one pages
-    # over everything delivered live since; those must not come again even when their ids
-    # have left the bounded de-duplication window (shrunk here to 3 ids).
-    monkeypatch.setattr(utd_trio._recovery, "SEEN_IDS_MAX", 3)
+    # over everything delivered live since (and this user's own sends); those must not come
+    # again.
     with trio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             await alice.sig.send_message(to="bob", text="m0")
@@ -270,3 +270,92 @@ async def test_group_gap_recovered(utd_engine: Engine, creds: Creds) -> None:
             ]
             assert {m.conversation_id for m in got} == {group.conversation_id}
             assert finished.complete
+
+
+def slow_listing(peer: Peer) -> tuple[trio.Event, trio.Event]:
+    """Hold ``peer``'s conversation listing (a slow REST leg next to a fast socket).
+
+    Returns ``(started, release)``: set when a listing is asked for; set it to let it go.
+    """
+    started, release = trio.Event(), trio.Event()
+    real = peer.sig.api.conversations
+
+    async def listing() -> tuple[Conversation, ...]:
+        started.set()
+        await release.wait()
+        return await real()
+
+    api: Any = peer.sig.api
+    api.conversations = listing
+    return started, release
+
+
+async def test_both_parties_talking_during_a_recovery_lose_nothing(
+    utd_engine: Engine, creds: Creds
+) -> None:
+    # The outside tester's case: bob recovers while alice and bob both write in their DM.
+    # Bob's own acked sends must not hide alice's messages between them.
+    with trio.fail_after(10):
+        async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
+            await alice.sig.send_message(to="bob", text="m0")
+            await bob.texts(1)
+            started, release = slow_listing(bob)
+            await _cut(utd_engine, bob)
+            await alice.sig.send_message(to="bob", text="missed")
+            await utd_engine.drop_sockets("bob", code=None)
+            await started.wait()  # bob is connected again and recovering
+            for i in range(3):
+                await alice.sig.send_message(to="bob", text=f"live{i}")
+                await bob.sig.send_message(to="alice", text=f"own{i}")
+            await alice.sig.send_message(to="bob", text="live3")
+            release.set()
+            events, finished = await bob.until(RecoveryFinished)
+            texts = [e.message.text for e in events if isinstance(e, MessageReceived)]
+            assert texts == ["missed", "live0", "live1", "live2", "live3"]
+            assert finished.complete
+            await alice.sig.send_message(to="bob", text="after")
+            assert await bob.texts(1) == ["after"]
+            await bob.assert_quiet(MessageReceived)
+
+
+async def test_a_resend_answered_with_a_seq_from_before_the_gap_hides_nothing(
+    utd_engine: Engine, creds: Creds
+) -> None:
+    # Bob's send is stored but its ack is lost with the socket; the resend on the next
+    # connection is answered with the seq from before the gap. Alice's messages stored after
+    # it, and during bob's recovery, must all reach bob, once, in order.
+    stored_once = trio.Event()
+
+    async def lose_the_ack(state: EngineState, session: Session, ack: dict[str, Any]) -> None:
+        if session.user_id == "bob" and not stored_once.is_set():
+            session.stall()  # the ack waits behind the stall and never goes out
+            stored_once.set()
+
+    wrap_ws_handler(utd_engine, "message.send", lose_the_ack)
+    with trio.fail_after(10):
+        async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
+            await alice.sig.send_message(to="bob", text="m0")
+            await bob.texts(1)
+            started, release = slow_listing(bob)
+            sent: list[ChatMessage] = []
+
+            async def send() -> None:
+                sent.append(await bob.sig.send_message(to="alice", text="own"))
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(send)
+                await stored_once.wait()
+                await alice.sig.send_message(to="bob", text="missed")
+                await utd_engine.drop_sockets("bob", code=None)
+                await started.wait()
+                await alice.sig.send_message(to="bob", text="live")
+                await trio.testing.wait_all_tasks_blocked()  # the resend is answered
+                await bob.sig.send_message(to="alice", text="own after")
+                await alice.sig.send_message(to="bob", text="live after")
+                release.set()
+            assert sent[0].seq == 2  # the seq from before the gap
+            events, finished = await bob.until(RecoveryFinished)
+            texts = [e.message.text for e in events if isinstance(e, MessageReceived)]
+            assert texts == ["missed", "live", "live after"]
+            assert finished.complete
+            await bob.assert_quiet(MessageReceived)
