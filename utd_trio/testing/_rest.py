@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import trio
 from starlette.exceptions import HTTPException
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -105,11 +105,16 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise EngineError(413, "too_large", f"Request body over {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise EngineError(413, "too_large", f"Request body over {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise EngineError(413, "too_large", f"Request body over {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # The client closed before its body ended: nobody reads the answer, and without this
+        # starlette logs a traceback for every such connection.
+        raise EngineError(400, "incomplete_body", "The client went away mid-body") from None
     return b"".join(chunks)
 
 
