@@ -26,7 +26,13 @@ from ._protocol import _vocab as v
 from ._protocol._codec import Frame, event_key
 from ._protocol._decode_events import decode_event
 from ._protocol._parse import WireFormatError, parse_capabilities, parse_session
-from ._protocol._validate import check_provider_call, check_provider_reply
+from ._protocol._validate import (
+    check_choice,
+    check_provider_call,
+    check_provider_reply,
+    check_seconds,
+    check_size,
+)
 
 log = logging.getLogger("utd_trio.signaling")
 
@@ -156,7 +162,8 @@ class SessionCore:
         counts it in ``stream.dropped``; ``"block"`` never drops and delays delivery instead.
         Neither policy can stall the connection or its heartbeat.
         """
-        size = self.settings.event_buffer if buffer is None else buffer
+        size = self.settings.event_buffer if buffer is None else check_size(buffer, "buffer")
+        check_choice(overflow, "overflow", ("drop_oldest", "block"))
         return self._hub.subscribe(types, buffer=size, overflow=overflow)
 
     async def wait_connected(self, timeout: float | None = None) -> None:
@@ -165,7 +172,8 @@ class SessionCore:
         Raises:
             UTDStreamError: TIMEOUT after ``timeout`` seconds; CLOSED if the session ends.
         """
-        deadline = trio.current_time() + (timeout if timeout is not None else float("inf"))
+        limit = check_seconds(timeout, "timeout", allow_none=True)
+        deadline = trio.current_time() + (limit if limit is not None else float("inf"))
         await self._wait_client(deadline, "wait_connected")
 
     # --- hooks for domain modules --------------------------------------------------------

@@ -24,7 +24,7 @@ from ._core import SessionCore
 from ._errors import UTDStreamError
 from ._events import Event, TypingChanged
 from ._protocol import _vocab as v
-from ._protocol._validate import check_identity, check_non_empty
+from ._protocol._validate import check_bool, check_identity, check_non_empty
 
 log = logging.getLogger("utd_trio.chat")
 
@@ -71,12 +71,13 @@ class ChatTyping(SessionCore):
         sends a stop, if a start was sent. Sending a message stops typing by itself.
 
         Raises:
-            ValueError: both or neither of ``to`` / ``group_id``; a bad or own user id.
+            ValueError: both or neither of ``to`` / ``group_id``; a bad or own user id; a
+                ``typing`` that is not a bool (also a TypeError).
             UTDStreamError: e.g. FEATURE_DISABLED (chat off), NOT_FOUND (unknown group),
                 FORBIDDEN (not a member), TIMEOUT, CLOSED.
         """
         key, wire = chat_target(to, group_id, self.user_id)
-        data: dict[str, Any] = {wire: key[1], "is_typing": typing}
+        data: dict[str, Any] = {wire: key[1], "is_typing": check_bool(typing, "typing")}
         if not typing:
             if self._typing_sent.pop(key, None) is not None:
                 await self.request(v.REQ_TYPING, data)

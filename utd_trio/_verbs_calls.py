@@ -18,7 +18,13 @@ from ._core import SessionCore
 from ._models import Call, CallAnswer
 from ._protocol import _vocab as v
 from ._protocol._parse import get_field, parse_int, parse_object, parse_str, parse_time
-from ._protocol._validate import check_identity, check_metadata, check_non_empty
+from ._protocol._validate import (
+    check_bool,
+    check_identity,
+    check_metadata,
+    check_non_empty,
+    shown,
+)
 
 REJECT_REASONS: Final = frozenset({"declined", "busy"})
 """The reasons `reject_call` may give."""
@@ -49,10 +55,12 @@ class CallVerbs(SessionCore):
         `CallMissed`. Calling an offline user is allowed (status ``initiating``).
 
         Raises:
-            ValueError: ``to`` is not a valid user id or is this user; bad ``metadata``.
+            ValueError: ``to`` is not a valid user id or is this user; bad ``metadata``; a
+                ``video`` that is not a bool (also a TypeError).
             UTDStreamError: CONFLICT when either party is already in a call, and the rest.
         """
         check_identity(to, "to")
+        check_bool(video, "video")
         if to == self.user_id:
             raise ValueError("you cannot call yourself")
         extra = check_metadata(metadata)
@@ -110,7 +118,7 @@ class CallVerbs(SessionCore):
         data: dict[str, Any] = {"call_id": check_non_empty(call_id, "call_id")}
         if reason is not None:
             if reason not in REJECT_REASONS:
-                raise ValueError(f'reason must be "declined" or "busy", got {reason!r}')
+                raise ValueError(f'reason must be "declined" or "busy", got {shown(reason)}')
             data["reason"] = reason
         await self.request(v.REQ_CALL_REJECT, data)
 

@@ -56,7 +56,9 @@ async def test_oserror_while_reconnecting_is_the_users(
         async with open_signaling(**creds(utd_engine)) as sig, sig.events(Disconnected) as ev:
             utd_engine.fail_next_mints(100, 503)
             await utd_engine.drop_sockets("alice", code=None)
-            assert (await ev.receive()).will_retry
+            lost = await ev.receive()
+            assert isinstance(lost, Disconnected)
+            assert lost.will_retry
             _open_missing(tmp_path)
 
 
@@ -67,7 +69,9 @@ async def test_custom_exception_while_reconnecting_is_the_users(
         async with open_signaling(**creds(utd_engine)) as sig, sig.events(Disconnected) as ev:
             utd_engine.fail_next_mints(100, 503)
             await utd_engine.drop_sockets("alice", code=None)
-            assert (await ev.receive()).will_retry
+            lost = await ev.receive()
+            assert isinstance(lost, Disconnected)
+            assert lost.will_retry
             raise Mine("while reconnecting")
 
 

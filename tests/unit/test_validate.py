@@ -8,11 +8,19 @@ from typing import Any
 
 import pytest
 
+from utd_trio._protocol._urls import is_loopback
 from utd_trio._protocol._validate import (
+    ArgumentTypeError,
+    check_bool,
     check_identity,
     check_metadata,
     check_mint_fields,
+    check_no_surrogates,
     check_non_empty,
+    check_seconds,
+    check_size,
+    check_text,
+    shown,
 )
 
 from ._helpers import nested
@@ -152,3 +160,85 @@ def test_check_metadata_refuses_circular_data() -> None:
     value["self"] = value
     with pytest.raises(ValueError, match="metadata"):
         check_metadata(value)
+
+
+# --- options, surrogates, quoting (issue 12.5) --------------------------------------------------
+
+
+def test_shown_cuts_long_strings_and_containers() -> None:
+    assert shown("abc") == "'abc'"
+    cut = shown("x" * 10_000_000)
+    assert len(cut) < 120
+    assert "…" in cut
+    assert shown(list(range(1_000_000))) == "<list of 1000000 items>"
+    assert shown(3.5) == "3.5"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(chr(0xD800), id="high"),
+        pytest.param("ok" + chr(0xDFFF) + "ok", id="low-inside"),
+        pytest.param("end" + chr(0xD83D), id="half-an-emoji"),
+    ],
+)
+def test_lone_surrogates_are_refused_naming_the_field(text: str) -> None:
+    with pytest.raises(ValueError, match="subject holds a lone surrogate"):
+        check_no_surrogates(text, "subject")
+    with pytest.raises(ValueError, match="subject"):
+        check_non_empty(text, "subject")
+    with pytest.raises(ValueError, match="subject"):
+        check_text(text, "subject", 4000)
+    with pytest.raises(ValueError, match="meta"):
+        check_metadata({"k": [text]}, "meta")
+
+
+def test_a_real_astral_character_is_fine() -> None:
+    assert check_text("hi 😀", "text", 10) == "hi 😀"
+
+
+@pytest.mark.parametrize("value", [0, -1, math.nan, math.inf, -math.inf])
+def test_check_seconds_refuses_values(value: float) -> None:
+    with pytest.raises(ValueError, match="wait"):
+        check_seconds(value, "wait")
+
+
+@pytest.mark.parametrize("value", ["5", None, True, [1]])
+def test_check_seconds_refuses_types(value: object) -> None:
+    with pytest.raises(TypeError, match="wait"):
+        check_seconds(value, "wait")
+
+
+def test_check_seconds_accepts() -> None:
+    assert check_seconds(2, "wait") == 2.0
+    assert check_seconds(None, "wait", allow_none=True) is None
+
+
+@pytest.mark.parametrize("value", [0, -3, 1.5, True, "8"])
+def test_check_size_refuses(value: object) -> None:
+    with pytest.raises(ValueError, match="buffer"):
+        check_size(value, "buffer")
+
+
+@pytest.mark.parametrize("value", ["no", 0, 1, None])
+def test_check_bool_refuses_non_bools(value: object) -> None:
+    with pytest.raises(TypeError, match="flag"):
+        check_bool(value, "flag")
+
+
+def test_argument_type_error_is_both_kinds() -> None:
+    assert issubclass(ArgumentTypeError, TypeError)
+    assert issubclass(ArgumentTypeError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("localhost", True),
+        ("localhost.", True),
+        ("api.localhost", False),
+        ("a.b.localhost", False),
+    ],
+)
+def test_only_localhost_itself_is_a_loopback_name(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback

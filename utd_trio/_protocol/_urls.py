@@ -13,11 +13,17 @@ _WS_SCHEMES = {"ws": False, "wss": True}
 
 
 def is_loopback(host: str | None) -> bool:
-    """True for 127.0.0.0/8, ::1 and ``localhost``."""
+    """True for 127.0.0.0/8, ::1 and the name ``localhost`` itself.
+
+    Names under ``.localhost`` (``api.localhost``) are *not* loopback here: whether they
+    resolve to loopback is up to the resolver (a hosts file or DNS may say otherwise), and
+    checking it would be a lookup at validation time whose answer can change before the
+    connect. Plain text to them needs ``allow_insecure=True``.
+    """
     if not host:
         return False
-    name = host.strip("[]").lower()
-    if name == "localhost" or name.endswith(".localhost"):
+    name = host.strip("[]").lower().rstrip(".")
+    if name == "localhost":
         return True
     try:
         return ipaddress.ip_address(name).is_loopback
