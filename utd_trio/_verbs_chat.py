@@ -15,25 +15,9 @@ from typing import Any
 
 from ._models import Attachment, ChatMessage, Conversation, HistoryPage, JSONObject
 from ._protocol import _vocab as v
-from ._protocol._validate import check_metadata, check_non_empty
+from ._protocol._validate import check_count, check_metadata, check_non_empty, check_text
 from ._recovery import ChatRecovery
 from ._typing import ChatTyping, chat_target
-
-
-def _check_text(text: object) -> str | None:
-    if text is None:
-        return None
-    if not isinstance(text, str) or not text:
-        raise ValueError("text must be a non-empty string")
-    if len(text) > v.MAX_TEXT_CHARS:
-        raise ValueError(f"text is {len(text)} characters; the limit is {v.MAX_TEXT_CHARS}")
-    return text
-
-
-def _check_seq(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"up_to_seq must be a non-negative integer, got {value!r}")
-    return value
 
 
 class ChatVerbs(ChatTyping, ChatRecovery):
@@ -77,12 +61,13 @@ class ChatVerbs(ChatTyping, ChatRecovery):
         Raises:
             ValueError: both or neither of ``to`` / ``group_id``; ``to`` invalid or this
                 user; neither ``text`` nor ``attachment``; ``text`` empty or too long;
-                ``attachment`` not an `Attachment`; bad ``metadata``.
+                ``attachment`` not an `Attachment`; bad ``metadata``; text holding a lone
+                surrogate (not valid Unicode).
             UTDStreamError: FEATURE_DISABLED, NOT_FOUND (unknown group), FORBIDDEN (not a
                 member), INVALID, TIMEOUT, CLOSED, PROTOCOL (an unusable answer).
         """
         key, wire = chat_target(to, group_id, self.user_id)
-        body = _check_text(text)
+        body = None if text is None else check_text(text, "text", v.MAX_TEXT_CHARS)
         if attachment is not None and not isinstance(attachment, Attachment):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ValueError(f"attachment must be an Attachment, got {type(attachment).__name__}")
         if body is None and attachment is None:
@@ -125,7 +110,7 @@ class ChatVerbs(ChatTyping, ChatRecovery):
     async def _mark(self, event: str, conversation_id: str, up_to_seq: int) -> None:
         data = {
             "conversation_id": check_non_empty(conversation_id, "conversation_id"),
-            "up_to_seq": _check_seq(up_to_seq),
+            "up_to_seq": check_count(up_to_seq, "up_to_seq"),
         }
         # A mark only moves forward, so sending it twice is harmless.
         await self.request(event, data, idempotent=True)
