@@ -17,6 +17,7 @@ import trio
 
 from ._errors import ErrorCode, UTDStreamError
 from ._protocol._urls import is_loopback
+from ._protocol._validate import shown
 
 __all__ = ["UploadData", "UploadSource", "check_upload_url", "open_source", "put_headers"]
 
@@ -64,7 +65,7 @@ async def open_source(data: UploadData, filename: str | None) -> UploadSource:
         raise ValueError("data must be bytes or a non-empty file path")
     info = await trio.Path(path).stat()
     if not stat.S_ISREG(info.st_mode):
-        raise ValueError(f"data path {path!r} is not a regular file")
+        raise ValueError(f"data path {shown(path)} is not a regular file")
     name = filename if filename is not None else os.path.basename(path)
     return UploadSource(size=info.st_size, name=name, path=path)
 
@@ -77,7 +78,7 @@ async def _file_chunks(path: str, size: int) -> AsyncIterator[bytes]:
             chunk = await file.read(min(CHUNK_SIZE, remaining))
             if not chunk:
                 raise UTDStreamError(
-                    ErrorCode.INVALID, f"file {path!r} shrank while it was being uploaded"
+                    ErrorCode.INVALID, f"file {shown(path)} shrank while it was being uploaded"
                 )
             remaining -= len(chunk)
             yield chunk

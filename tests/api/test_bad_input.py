@@ -82,6 +82,9 @@ async def test_a_huge_argument_is_never_quoted_whole() -> None:
             pass
     assert len(str(info.value)) < 300
     assert "…" in str(info.value)
+    with pytest.raises(ValueError, match="base_url") as url_info:
+        UTDApi(app_id="app", base_url="http://" + huge + ".example")
+    assert len(str(url_info.value)) < 300
 
 
 @pytest.mark.parametrize(

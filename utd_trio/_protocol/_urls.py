@@ -7,6 +7,7 @@ from typing import NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from . import _vocab as v
+from ._validate import shown
 
 _HTTP_SCHEMES = {"http": False, "https": True}
 _WS_SCHEMES = {"ws": False, "wss": True}
@@ -44,11 +45,11 @@ def check_base_url(base_url: str, *, allow_insecure: bool = False) -> str:
     parts = urlsplit(base_url.strip())
     if parts.scheme not in _HTTP_SCHEMES or not parts.hostname:
         raise ValueError(
-            f"base_url must be an http:// or https:// URL with a host, got {base_url!r}"
+            f"base_url must be an http:// or https:// URL with a host, got {shown(base_url)}"
         )
     if not _HTTP_SCHEMES[parts.scheme] and not allow_insecure and not is_loopback(parts.hostname):
         raise ValueError(
-            f"base_url {base_url!r} is plain http:// to a non-loopback host; use https:// "
+            f"base_url {shown(base_url)} is plain http:// to a non-loopback host; use https:// "
             "or pass allow_insecure=True"
         )
     return urlunsplit(parts._replace(path=parts.path.rstrip("/"), query="", fragment=""))
