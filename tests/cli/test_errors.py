@@ -85,9 +85,9 @@ async def test_unreadable_ca_file(
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     from utd_trio._cli import main
 
-    for command in ("listen", "demo", "call", "presence", "send"):
+    for command in ("listen", "demo", "call", "presence", "send", "group create", "group list"):
         with pytest.raises(SystemExit) as info:
-            main([command, "--help"])
+            main([*command.split(), "--help"])
         assert info.value.code == 0
         assert f"usage: utd-trio {command}" in capsys.readouterr().out
 
