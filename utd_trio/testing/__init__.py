@@ -21,6 +21,7 @@ from ._project import OMIT as OMIT
 from ._project import ProjectConfig as ProjectConfig
 
 if TYPE_CHECKING:
+    from ._control import EVERY as EVERY
     from ._control import KEEP as KEEP
     from ._engine import DEFAULT_PROJECT as DEFAULT_PROJECT
     from ._engine import Engine as Engine
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_PROJECT",
+    "EVERY",
     "KEEP",
     "OMIT",
     "Engine",
@@ -48,6 +50,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "EVERY": "._control",
     "KEEP": "._control",
     "DEFAULT_PROJECT": "._engine",
     "Engine": "._engine",
