@@ -20,6 +20,7 @@ from ._protocol._classify import classify, close_error, transport_failure, trans
 from ._protocol._codec import Frame, decode_frame, event_key
 from ._protocol._parse import parse_float, parse_object, parse_str, parse_time
 from ._protocol._urls import is_loopback, redact_url, upgrade_target, ws_url_with_token
+from ._protocol._validate import check_bool, check_instance, check_seconds
 from ._tls import default_ssl_context
 from ._websocket import HandshakeRejected, Stream, WebSocket, WebSocketClosed
 
@@ -138,8 +139,20 @@ async def open_signal_client(
         UTDStreamError: NETWORK / TIMEOUT when the engine cannot be reached in
             ``connect_timeout``; the classified refusal (e.g. UNAUTHORIZED for HTTP 401 or
             close 4001, BANNED / FORBIDDEN for 4003) when the engine refuses the socket.
-        ValueError: the session's ``ws_url`` is unusable or downgrades TLS.
+        ValueError: the session's ``ws_url`` is unusable or downgrades TLS; a bad argument
+            (a timeout that is not a finite number > 0, a non-bool ``allow_insecure``),
+            naming it.
     """
+    check_instance(session, "session", Session, "a Session")
+    check_bool(allow_insecure, "allow_insecure")
+    check_instance(ssl_context, "ssl_context", ssl.SSLContext, "an ssl.SSLContext")
+    for label, seconds in (
+        ("connect_timeout", connect_timeout),
+        ("request_timeout", request_timeout),
+        ("heartbeat_timeout", heartbeat_timeout),
+        ("close_timeout", close_timeout),
+    ):
+        check_seconds(seconds, label)
     url = ws_url_with_token(session.ws_url, session.user_token, allow_insecure=allow_insecure)
     counters = stats if stats is not None else ConnectionStats()
     stream: Stream | None = None

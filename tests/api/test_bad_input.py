@@ -10,7 +10,14 @@ import httpx
 import pytest
 import trio
 
-from utd_trio import ErrorCode, UTDApi, UTDStreamError, open_signaling
+from utd_trio import (
+    ErrorCode,
+    Session,
+    UTDApi,
+    UTDStreamError,
+    open_signal_client,
+    open_signaling,
+)
 from utd_trio.testing import Engine
 
 Creds = Callable[..., dict[str, Any]]
@@ -182,3 +189,15 @@ async def test_names_under_localhost_are_not_loopback_for_plain_text() -> None:
         assert api.base_url == "http://api.localhost:8000"
     async with UTDApi(app_id="app", base_url="http://localhost:8000") as api:
         assert api.base_url == "http://localhost:8000"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("connect_timeout", 0), ("heartbeat_timeout", math.nan), ("allow_insecure", "no")],
+)
+async def test_open_signal_client_refuses_and_names_the_parameter(field: str, value: Any) -> None:
+    session = Session(user_token="tok", ws_url="ws://127.0.0.1:9/ws")
+    kwargs: dict[str, Any] = {field: value}
+    with trio.fail_after(IO), pytest.raises(ValueError, match=field):
+        async with open_signal_client(session, **kwargs):
+            pytest.fail("opened with a bad argument")
