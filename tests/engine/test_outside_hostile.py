@@ -65,6 +65,8 @@ async def _bodies(served: Served, http: httpx.AsyncClient) -> None:
         ("/_control/ban", {}, b'{"app_id": "a1", "identity": "x"' + b" " * 100_000 + b"}", 413),
         ("/_control/capabilities", {}, b'{"app_id": "a1", "limits": [1]}', 422),
         ("/_control/capabilities", {}, b'{"app_id": "nope"}', 404),
+        ("/_control/ban", {}, b'{"app_id": "a1", "identity": "\\ud800"}', 422),
+        ("/_control/drop", {}, b'{"user_id": "x", "reason": "\\udfff"}', 422),
     ]
     for path, headers, body, status in cases:
         response = await http.post(path, headers=headers, content=body)

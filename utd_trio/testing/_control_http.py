@@ -28,6 +28,7 @@ from ._control import EVERY, KEEP, EngineControl, Every, Keep
 from ._errors import EngineError, JSONObject
 from ._project import capability_snapshot
 from ._rest import error_response, json_response, read_body
+from ._unicode import check_unicode
 
 __all__ = ["CONTROL_PREFIX", "control_routes", "is_loopback"]
 
@@ -154,6 +155,7 @@ async def _body(request: Request, allowed: frozenset[str]) -> Fields:
         raise _bad("body must be a JSON object") from None
     if not isinstance(body, dict):
         raise _bad("body must be a JSON object")
+    check_unicode(body, "body")  # a lone surrogate could not even be echoed back: 422
     return Fields(cast(dict[str, Any], body), allowed)
 
 
