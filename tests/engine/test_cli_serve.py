@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 from pathlib import Path
 
 import httpx
@@ -11,7 +13,7 @@ import trio
 
 from utd_trio._cli import build_parser, main
 
-from ._serve_process import CONFIG, running_serve, serve_once, write_config
+from ._serve_process import CONFIG, SERVE, running_serve, serve_once, write_config
 
 TIMEOUT = 60
 
@@ -222,3 +224,23 @@ def test_config_example_of_the_contract_parses(tmp_path: Path) -> None:
     assert config.projects[1].chat_enabled is None
     assert config.projects[1].limits is None
     assert config.banned == (("a1", "mallory"),)
+
+
+async def test_sigterm_exits_143_after_closing_sockets() -> None:
+    with trio.fail_after(TIMEOUT):
+        process = await trio.lowlevel.open_process(
+            [*SERVE, "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        try:
+            assert process.stdout is not None
+            out = b""
+            while b"Ctrl-C" not in out:
+                chunk = await process.stdout.receive_some(4096)
+                assert chunk, out
+                out += chunk
+            process.send_signal(signal.SIGTERM)
+            assert await process.wait() == 143
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
