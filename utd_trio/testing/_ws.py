@@ -172,7 +172,7 @@ async def ws_endpoint(state: EngineState, abort_peer: AbortPeer, websocket: WebS
 
     client = websocket.client
     session = Session(
-        socket_id="sock_" + secrets.token_hex(12),
+        socket_id=f"{secrets.randbelow(10**12)}.{secrets.randbelow(10**12)}",  # Pusher shape
         app_id=record.app_id,
         user_id=record.user_id,
         peer=(client.host, client.port) if client is not None else None,
