@@ -39,7 +39,7 @@ from ._protocol._parse import (
     parse_presence_list,
     parse_upload_ticket,
 )
-from ._protocol._validate import check_non_empty
+from ._protocol._validate import check_int_in, check_non_empty
 from ._upload import UploadData, check_upload_url, open_source, put_headers
 
 __all__ = ["RestVerbs"]
@@ -213,9 +213,7 @@ class RestVerbs(ABC):
 
         """
         cid = check_non_empty(conversation_id, "conversation_id")
-        limit = check_count(limit, "limit")
-        if not 1 <= limit <= MAX_HISTORY_LIMIT:
-            raise ValueError(f"limit must be in 1..{MAX_HISTORY_LIMIT}, got {limit}")
+        limit = check_int_in(limit, "limit", 1, MAX_HISTORY_LIMIT)
         params: dict[str, str | int] = {"limit": limit}
         if after is not None:
             params["after"] = check_count(after, "after")

@@ -20,10 +20,10 @@ from ._protocol import _vocab as v
 from ._protocol._parse import get_field, parse_int, parse_object, parse_str, parse_time
 from ._protocol._validate import (
     check_bool,
+    check_choice,
     check_identity,
     check_metadata,
     check_non_empty,
-    shown,
 )
 
 REJECT_REASONS: Final = frozenset({"declined", "busy"})
@@ -117,9 +117,7 @@ class CallVerbs(SessionCore):
         """
         data: dict[str, Any] = {"call_id": check_non_empty(call_id, "call_id")}
         if reason is not None:
-            if reason not in REJECT_REASONS:
-                raise ValueError(f'reason must be "declined" or "busy", got {shown(reason)}')
-            data["reason"] = reason
+            data["reason"] = check_choice(reason, "reason", ("declined", "busy"))
         await self.request(v.REQ_CALL_REJECT, data)
 
     async def cancel_call(self, call_id: str) -> None:

@@ -217,6 +217,14 @@ def check_count(value: object, field: str) -> int:
     return value
 
 
+def check_int_in(value: object, field: str, low: int, high: int) -> int:
+    """An int (not a bool) in ``low..high``; else ValueError naming ``field``."""
+    number = check_count(value, field)
+    if not low <= number <= high:
+        raise ValueError(f"{field} must be in {low}..{high}, got {number}")
+    return number
+
+
 def check_content_type(value: object) -> str:
     """A ``type/subtype`` MIME type, parameters allowed, nothing that breaks a header."""
     if not isinstance(value, str) or not _CONTENT_TYPE.fullmatch(value):
