@@ -51,6 +51,10 @@ async def _plan_and_history(control: Control, http: httpx.AsyncClient, ws_url: s
         }
         only = await control.call("GET", "sockets", params={"app_id": "a1", "user_id": "bob"})
         assert [s["channels"] for s in only["data"]] == [[]]
+        joined = await bob.request("channel.subscribe", {"channel": "room-1"}, "j")
+        assert joined["event"] == "ack", joined
+        only = await control.call("GET", "sockets", params={"app_id": "a1", "user_id": "bob"})
+        assert [s["channels"] for s in only["data"]] == [["room-1"]]
 
         # A live plan change: both sockets hear it, the gate closes at once.
         changed = await control.call(
