@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 import trio
 
-from utd_trio.testing import Engine
+from utd_trio.testing import Engine, open_engine
 from utd_trio.testing._channels import channels_of
 
 from ._channel_helpers import Peer, broadcast, open_peer, open_peers, sign
-from ._helpers import TIMEOUT
+from ._helpers import TIMEOUT, http_client
 
 
 async def test_socket_id_is_pusher_shaped_and_new_per_connection(utd_engine: Engine) -> None:
@@ -250,3 +250,16 @@ async def test_channels_of_lists_what_a_socket_holds(utd_engine: Engine) -> None
             assert channels_of(session) == ["presence-b", "private-a", "zeta"]
             await peer.ok("channel.unsubscribe", {"channel": "zeta"})
             assert channels_of(session) == ["presence-b", "private-a"]
+
+
+async def test_control_plane_lists_each_sockets_channels() -> None:
+    with trio.fail_after(TIMEOUT):
+        async with open_engine(control_http=True) as engine, open_peer(engine, "alice") as peer:
+            await peer.join("private-a")
+            await peer.join("lobby")
+            async with http_client(engine) as client:
+                response = await client.get(f"{engine.control_url}/sockets")
+    rows = response.json()["data"]
+    assert [(row["socket_id"], row["channels"]) for row in rows] == [
+        (peer.socket_id, ["lobby", "private-a"])
+    ]
