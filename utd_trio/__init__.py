@@ -8,6 +8,8 @@ engine to develop and test against.
 from ._api import UTDApi as UTDApi
 from ._broadcast import EventStream as EventStream
 from ._broadcast import Overflow as Overflow
+from ._channel import Channel as Channel
+from ._channel_auth import ChannelAuth as ChannelAuth
 from ._client import CloseInfo as CloseInfo
 from ._client import ConnectionStats as ConnectionStats
 from ._client import Hello as Hello
@@ -24,6 +26,10 @@ from ._events import CallMissed as CallMissed
 from ._events import CallRejected as CallRejected
 from ._events import CallRinging as CallRinging
 from ._events import CapabilitiesChanged as CapabilitiesChanged
+from ._events import ChannelEvent as ChannelEvent
+from ._events import ChannelMemberAdded as ChannelMemberAdded
+from ._events import ChannelMemberRemoved as ChannelMemberRemoved
+from ._events import ChannelResubscribed as ChannelResubscribed
 from ._events import Connected as Connected
 from ._events import Disconnected as Disconnected
 from ._events import Event as Event
@@ -66,6 +72,12 @@ __all__ = [
     "CallRinging",
     "Capabilities",
     "CapabilitiesChanged",
+    "Channel",
+    "ChannelAuth",
+    "ChannelEvent",
+    "ChannelMemberAdded",
+    "ChannelMemberRemoved",
+    "ChannelResubscribed",
     "ChatMessage",
     "CloseInfo",
     "Connected",

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 import trio
 
+from ._api_channels import ChannelBackend
 from ._api_verbs import RestVerbs
 from ._api_wire import as_object, bearer_headers, check_header_value, checked, error_of, parse_with
 from ._errors import ErrorCode, UnfixableTransportError, UTDStreamError
@@ -51,7 +52,7 @@ class _MintRequest:
     fields: Mapping[str, str]
 
 
-class UTDApi(RestVerbs):
+class UTDApi(RestVerbs, ChannelBackend):
     """The REST client of UTD-Stream: session mint and the bearer-token endpoints.
 
     Use it as an async context manager (or call `aclose`) so its HTTP client is closed::

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from types import TracebackType
 from typing import Any, Generic, Literal, Self, TypeVar
 
@@ -44,6 +44,7 @@ class EventStream(Generic[E]):
         types: tuple[type[Event], ...],
         buffer: int,
         overflow: Overflow,
+        where: Callable[[Event], bool] | None = None,
     ) -> None:
         if buffer < 1:
             raise ValueError(f"buffer must be >= 1, got {buffer}")
@@ -51,6 +52,7 @@ class EventStream(Generic[E]):
             raise ValueError(f"overflow must be 'drop_oldest' or 'block', got {overflow!r}")
         self._hub = hub
         self._types = types
+        self._where = where
         self.buffer = buffer
         self.overflow: Overflow = overflow
         self._queue: deque[Event] = deque()
@@ -69,7 +71,9 @@ class EventStream(Generic[E]):
 
     def wants(self, event: Event) -> bool:
         """True when this stream's type filter accepts ``event``."""
-        return not self._types or isinstance(event, self._types)
+        if self._types and not isinstance(event, self._types):
+            return False
+        return self._where is None or self._where(event)
 
     @property
     def full(self) -> bool:
@@ -155,7 +159,12 @@ class EventHub:
         self.published = 0
 
     def subscribe(
-        self, types: Iterable[type[Event]], *, buffer: int, overflow: Overflow
+        self,
+        types: Iterable[type[Event]],
+        *,
+        buffer: int,
+        overflow: Overflow,
+        where: Callable[[Event], bool] | None = None,
     ) -> EventStream[Event]:
         """A new stream that receives every event published from now on.
 
@@ -167,7 +176,7 @@ class EventHub:
         for kind in kinds:
             if not (isinstance(kind, type) and issubclass(kind, Event)):  # pyright: ignore[reportUnnecessaryIsInstance]
                 raise ValueError(f"events() takes Event classes, got {kind!r}")
-        stream: EventStream[Event] = EventStream(self, kinds, buffer, overflow)
+        stream: EventStream[Event] = EventStream(self, kinds, buffer, overflow, where)
         if self._backlog is not None:
             held, self._backlog = self._backlog, None
             for event in held:

@@ -18,6 +18,10 @@ __all__ = [
     "CallRejected",
     "CallRinging",
     "CapabilitiesChanged",
+    "ChannelEvent",
+    "ChannelMemberAdded",
+    "ChannelMemberRemoved",
+    "ChannelResubscribed",
     "Connected",
     "Disconnected",
     "Event",
@@ -224,3 +228,53 @@ class GroupChanged(Event):
     group: Group
     change: str
     user_ids: tuple[str, ...] = ()
+
+
+# --- channels (rooms and broadcast) ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelEvent(Event):
+    """An event on a channel this session holds.
+
+    ``data`` is passed through exactly as the engine sent it (any JSON value). ``user_id``
+    names the sender of a client event (``client-…``); it is None for a backend broadcast.
+    """
+
+    channel: str
+    event: str
+    data: Any
+    user_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelMemberAdded(Event):
+    """A user joined a presence channel this session holds (their first socket on it)."""
+
+    channel: str
+    user_id: str
+    user_info: JSONObject = field(default_factory=dict[str, Any])
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelMemberRemoved(Event):
+    """A user left a presence channel this session holds (their last socket on it)."""
+
+    channel: str
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelResubscribed(Event):
+    """A held channel was subscribed again after a reconnect (``generation``).
+
+    Channel events are not replayed: whatever was sent on the channel while the socket was
+    down is gone, so refetch your state here. For a presence channel the member changes of
+    the gap were published just before (`ChannelMemberAdded` / `ChannelMemberRemoved`).
+    ``error`` is set when the subscription was refused this time (e.g. the grant was
+    refused): the channel is then not live until a later reconnect subscribes it again.
+    """
+
+    channel: str
+    generation: int
+    error: str | None = None

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import random
 import ssl
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from contextlib import asynccontextmanager
 
 import httpx
 import trio
 
 from ._api import UTDApi
+from ._channel_auth import ChannelAuth, GrantSource
 from ._connect import collapse, reraise
 from ._core import SessionCore, SessionProvider, Settings
 from ._errors import UTDStreamError
@@ -29,6 +30,7 @@ from ._protocol._validate import (
 )
 from ._supervisor import Supervisor
 from ._verbs_calls import CallVerbs
+from ._verbs_channels import ChannelVerbs
 from ._verbs_chat import ChatVerbs
 from ._verbs_groups import GroupVerbs
 from ._verbs_media import MediaVerbs
@@ -37,7 +39,9 @@ from ._verbs_presence import PresenceVerbs
 __all__ = ["Signaling", "open_signaling"]
 
 
-class Signaling(PresenceVerbs, CallVerbs, ChatVerbs, GroupVerbs, MediaVerbs, SessionCore):
+class Signaling(
+    PresenceVerbs, CallVerbs, ChatVerbs, GroupVerbs, MediaVerbs, ChannelVerbs, SessionCore
+):
     """A live UTD-Stream session of one user: lifecycle, events and the domain verbs.
 
     Made by `open_signaling`; valid inside its ``async with`` block. See `SessionCore` for the
@@ -54,6 +58,7 @@ class Signaling(PresenceVerbs, CallVerbs, ChatVerbs, GroupVerbs, MediaVerbs, Ses
         session_provider: SessionProvider | None,
         settings: Settings,
         rng: random.Random | None = None,
+        grants: GrantSource | None = None,
     ) -> None:
         super().__init__(
             app_id=app_id,
@@ -63,6 +68,8 @@ class Signaling(PresenceVerbs, CallVerbs, ChatVerbs, GroupVerbs, MediaVerbs, Ses
             session_provider=session_provider,
             settings=settings,
         )
+        if grants is not None:
+            self._room.grants = grants
         self._supervisor = Supervisor(self, rng)
         self._stop = trio.CancelScope()
         self._stopped = trio.Event()
@@ -120,6 +127,8 @@ async def open_signaling(
     backoff_base: float = 0.5,
     backoff_cap: float = 30.0,
     rng: random.Random | None = None,
+    channel_auth: ChannelAuth = None,
+    channel_auth_headers: Mapping[str, str] | None = None,
 ) -> AsyncGenerator[Signaling]:
     """Open a supervised session for ``user_id`` and yield it once the first connection is up.
 
@@ -149,6 +158,12 @@ async def open_signaling(
         backoff_base: first backoff ceiling in seconds.
         backoff_cap: largest backoff ceiling in seconds.
         rng: random source of the backoff jitter (for reproducible tests).
+        channel_auth: where grants for private and presence channels come from: None
+            (the engine's development endpoint), the URL of your backend's Pusher-style
+            auth endpoint (form POST of ``socket_id`` and ``channel_name``), or an async
+            callable ``(socket_id, channel_name) -> grant``.
+        channel_auth_headers: headers sent to a ``channel_auth`` URL (e.g. your own
+            session cookie or token).
 
     Raises:
         ValueError: a bad argument, before any network call, naming it (a wrong type is
@@ -186,6 +201,7 @@ async def open_signaling(
         )
     check_size(event_buffer, "event_buffer")
     check_instance(rng, "rng", random.Random, "a random.Random")
+    grants = GrantSource(channel_auth, channel_auth_headers, allow_insecure=allow_insecure)
     settings = Settings(
         ssl_context=ssl_context,
         allow_insecure=allow_insecure,
@@ -214,6 +230,7 @@ async def open_signaling(
         session_provider=session_provider,
         settings=settings,
         rng=rng,
+        grants=grants,
     )
     final = Disconnected(v.CLOSE_NORMAL, "closed by the user", will_retry=False)
     mine: Exception | None = None

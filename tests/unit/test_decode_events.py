@@ -16,6 +16,9 @@ from utd_trio._events import (
     CallMissed,
     CallRejected,
     CallRinging,
+    ChannelEvent,
+    ChannelMemberAdded,
+    ChannelMemberRemoved,
     Event,
     GroupChanged,
     MessageReceived,
@@ -164,6 +167,24 @@ EVENTS = [
         ),
         id="group.updated",
     ),
+    pytest.param(
+        "channel.event",
+        {"channel": "private-x", "event": "client-a", "data": "[1]", "user_id": "bob"},
+        ChannelEvent("private-x", "client-a", "[1]", "bob"),  # data passed through as is
+        id="channel.event",
+    ),
+    pytest.param(
+        "channel.member_added",
+        {"channel": "presence-x", "user_id": "bob", "user_info": {"n": 1}},
+        ChannelMemberAdded("presence-x", "bob", {"n": 1}),
+        id="channel.member_added",
+    ),
+    pytest.param(
+        "channel.member_removed",
+        {"channel": "presence-x", "user_id": "bob"},
+        ChannelMemberRemoved("presence-x", "bob"),
+        id="channel.member_removed",
+    ),
 ]
 
 
@@ -206,8 +227,9 @@ def test_every_section_7_event_but_capabilities_has_a_decoder() -> None:
         v.EV_TYPING,
         v.EV_GROUP_UPDATED,
     }
-    assert set(DECODERS) == {event_key(name) for name in section_7}
-    assert {p.values[0] for p in EVENTS} == section_7
+    section_11 = {v.EV_CHANNEL_EVENT, v.EV_CHANNEL_MEMBER_ADDED, v.EV_CHANNEL_MEMBER_REMOVED}
+    assert set(DECODERS) == {event_key(name) for name in section_7 | section_11}
+    assert {p.values[0] for p in EVENTS} == section_7 | section_11
 
 
 @pytest.mark.parametrize(

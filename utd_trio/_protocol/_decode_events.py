@@ -14,6 +14,9 @@ from .._events import (
     CallMissed,
     CallRejected,
     CallRinging,
+    ChannelEvent,
+    ChannelMemberAdded,
+    ChannelMemberRemoved,
     Event,
     GroupChanged,
     MessageReceived,
@@ -123,6 +126,23 @@ def _message(d: Data) -> Event:
     return MessageReceived(parse_message(d))
 
 
+def _channel_event(d: Data) -> Event:
+    if "data" not in d:
+        raise WireFormatError("missing data")
+    return ChannelEvent(
+        _str(d, "channel"), _str(d, "event"), d["data"], parse_str(get_field(d, "user_id"))
+    )
+
+
+def _member_added(d: Data) -> Event:
+    info = parse_object(get_field(d, "user_info")) or {}
+    return ChannelMemberAdded(_str(d, "channel"), _str(d, "user_id"), info)
+
+
+def _member_removed(d: Data) -> Event:
+    return ChannelMemberRemoved(_str(d, "channel"), _str(d, "user_id"))
+
+
 _BY_NAME: dict[str, Callable[[Data], Event]] = {
     v.EV_PRESENCE_UPDATE: _presence,
     v.EV_CALL_INCOMING: _incoming,
@@ -137,6 +157,9 @@ _BY_NAME: dict[str, Callable[[Data], Event]] = {
     v.EV_RECEIPT: _receipt,
     v.EV_TYPING: _typing,
     v.EV_GROUP_UPDATED: _group,
+    v.EV_CHANNEL_EVENT: _channel_event,
+    v.EV_CHANNEL_MEMBER_ADDED: _member_added,
+    v.EV_CHANNEL_MEMBER_REMOVED: _member_removed,
 }
 DECODERS = {event_key(name): fn for name, fn in _BY_NAME.items()}
 """Event key → decoder. Lifecycle frames (hello, pong, ack, error, capabilities) are handled

@@ -23,6 +23,10 @@ PATH_GROUP_MEMBERS: Final = "/api/v1/chat/groups/{gid}/members"  # [v1]
 PATH_GROUP_MEMBER: Final = "/api/v1/chat/groups/{gid}/members/{uid}"  # [v1]
 PATH_GROUP_MEMBER_ROLE: Final = "/api/v1/chat/groups/{gid}/members/{uid}/role"  # [v1]
 PATH_GROUP_LEAVE: Final = "/api/v1/chat/groups/{gid}/leave"  # [v1]
+PATH_CHANNEL_AUTH: Final = "/api/v1/channels/auth"  # [v1] development grants (bearer)
+PATH_CHANNEL_EVENTS: Final = "/api/v1/channels/events"  # [v1] backend broadcast (secret)
+PATH_CHANNELS: Final = "/api/v1/channels"  # [v1] occupied channels (secret)
+PATH_CHANNEL_USERS: Final = "/api/v1/channels/{name}/users"  # [v1] presence users (secret)
 
 # --- Headers ----------------------------------------------------------------------------
 HEADER_APP_ID: Final = "X-App-Id"  # [doc]
@@ -65,6 +69,9 @@ EV_RECEIPT: Final = "receipt"
 EV_TYPING: Final = "typing"
 EV_GROUP_UPDATED: Final = "group.updated"
 EV_CAPABILITIES_UPDATED: Final = "capabilities.updated"
+EV_CHANNEL_EVENT: Final = "channel.event"
+EV_CHANNEL_MEMBER_ADDED: Final = "channel.member_added"
+EV_CHANNEL_MEMBER_REMOVED: Final = "channel.member_removed"
 
 # --- Client -> server requests [v1] -------------------------------------------------------
 REQ_PING: Final = "ping"
@@ -80,6 +87,9 @@ REQ_MESSAGE_SEND: Final = "message.send"
 REQ_MESSAGE_DELIVERED: Final = "message.delivered"
 REQ_MESSAGE_READ: Final = "message.read"
 REQ_TYPING: Final = "typing"
+REQ_CHANNEL_SUBSCRIBE: Final = "channel.subscribe"
+REQ_CHANNEL_UNSUBSCRIBE: Final = "channel.unsubscribe"
+REQ_CHANNEL_TRIGGER: Final = "channel.trigger"
 
 # --- Hello fields [v1] --------------------------------------------------------------------
 HELLO_SOCKET_ID: Final = "socket_id"
@@ -113,3 +123,18 @@ TYPING_EXPIRY: Final = 6.0  # [v1] receivers expire typing after 6 s without ref
 MAX_TEXT_CHARS: Final = 4000  # [v1]
 MAX_METADATA_BYTES: Final = 16 * 1024  # [v1]
 MAX_PRESENCE_IDS: Final = 1000  # [v1]
+
+# --- Channels (contract §11) ----------------------------------------------------------------
+CHANNEL_NAME_MAX: Final = 164  # [Pusher] 1–164 of CHANNEL_NAME_CHARS
+CHANNEL_NAME_CHARS: Final = r"[A-Za-z0-9_\-=@,.;]"  # [Pusher]
+CHANNEL_PRIVATE_PREFIX: Final = "private-"  # [doc] needs a grant
+CHANNEL_PRESENCE_PREFIX: Final = "presence-"  # [doc] needs a grant, has members
+CHANNEL_ENCRYPTED_PREFIX: Final = "private-encrypted-"  # [v1] not offered (422)
+CLIENT_EVENT_PREFIX: Final = "client-"  # [Pusher]
+CLIENT_EVENT_NAME_MAX: Final = 200  # [Pusher]
+CHANNEL_EVENT_MAX_BYTES: Final = 10 * 1024  # [Pusher] compact JSON, UTF-8
+CHANNEL_USER_INFO_MAX_BYTES: Final = 1024  # [v1]
+CLIENT_EVENTS_PER_SECOND: Final = 10  # [Pusher] per socket, any sliding 1 s window
+MAX_BROADCAST_CHANNELS: Final = 100  # [Pusher] channels per broadcast
+GRANT_AUTH: Final = "auth"  # [doc] "<app key>:<hex hmac>"
+GRANT_CHANNEL_DATA: Final = "channel_data"  # [doc] JSON string {"user_id", "user_info"?}
