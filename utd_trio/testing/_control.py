@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import enum
 import logging
 import math
 from collections.abc import Iterable, Mapping
@@ -15,6 +14,7 @@ from ._aging import age_messages
 from ._mint import default_failure_message
 from ._project import ProjectConfig, capability_snapshot
 from ._push import PushRegistration, PushTokenStore
+from ._sentinels import EVERY, KEEP, Every, Keep
 from ._session import Session
 from ._state import EngineSettings, EngineState, EngineStats, MintFailure
 
@@ -22,31 +22,6 @@ __all__ = ["EVERY", "KEEP", "EngineControl", "Every", "Keep"]
 
 log = logging.getLogger("utd_trio.testing")
 
-
-class Keep(enum.Enum):
-    """Type of :data:`KEEP`."""
-
-    KEEP = "KEEP"
-
-    def __repr__(self) -> str:
-        return "KEEP"
-
-
-KEEP: Final = Keep.KEEP
-"""Default of :meth:`EngineControl.set_plan` arguments: leave this part of the plan as is."""
-
-
-class Every(enum.Enum):
-    """Type of :data:`EVERY`."""
-
-    EVERY = "EVERY"
-
-    def __repr__(self) -> str:
-        return "EVERY"
-
-
-EVERY: Final = Every.EVERY
-"""Filter of the ``*_matching`` control methods: every project, or every user."""
 
 _STALL_KEY: Final = "utd_trio.control.stall_until"
 

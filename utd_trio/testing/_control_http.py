@@ -155,8 +155,9 @@ async def _body(request: Request, allowed: frozenset[str]) -> Fields:
         raise _bad("body must be a JSON object") from None
     if not isinstance(body, dict):
         raise _bad("body must be a JSON object")
-    check_unicode(body, "body")  # a lone surrogate could not even be echoed back: 422
-    return Fields(cast(dict[str, Any], body), allowed)
+    fields = cast(dict[str, Any], body)
+    check_unicode(fields, "body")  # a lone surrogate could not even be echoed back: 422
+    return Fields(fields, allowed)
 
 
 def _query(request: Request, allowed: frozenset[str]) -> Fields:
