@@ -270,3 +270,23 @@ async def test_signaling_off_refuses_channels(utd_engine: Engine, creds: Creds) 
                 async with alice.subscribe_channel("lobby"):
                     pytest.fail("unreachable")
             assert caught.value.is_signaling_disabled
+
+
+async def test_a_channel_stream_nobody_reads_stalls_nothing(
+    utd_engine: Engine, creds: Creds
+) -> None:
+    with trio.fail_after(10):
+        async with (
+            open_signaling(**creds(utd_engine, "alice")) as alice,
+            backend(utd_engine) as api,
+            alice.subscribe_channel("busy") as busy,
+            busy.events(buffer=2) as never_read,
+            busy.events(buffer=100) as reader,
+        ):
+            for n in range(20):
+                await api.broadcast("busy", "tick", n)
+            assert [(await next_of(reader, ChannelEvent)).data for _ in range(20)] == list(
+                range(20)
+            )
+            assert never_read.dropped == 18  # the slow stream lost its oldest, nobody waited
+            assert alice.state.value == "connected"
