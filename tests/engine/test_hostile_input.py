@@ -22,35 +22,32 @@ from ._helpers import TIMEOUT, connect, http_client, key_headers, mint, recv
 LONE = "\\ud800"
 """A lone high surrogate as JSON text carries it (an escape; the frame itself is valid UTF-8)."""
 
+
+def _frame(event: str, data: str) -> str:
+    """A request frame whose ``data`` is given as JSON text (escapes kept as written)."""
+    return f'{{"event":"{event}","ref":"r","data":{data}}}'
+
+
+def _send(fields: str) -> str:
+    return _frame("message.send", '{"client_id":"c","to":"bob",' + fields + "}")
+
+
 WS_CASES = {
-    "text": '{"event":"message.send","ref":"r","data":{"to":"bob","text":"hi \\ud800"}}',
-    "metadata value": (
-        '{"event":"message.send","ref":"r","data":{"to":"bob","text":"hi",'
-        '"metadata":{"a":[1,{"b":"\\udfff"}]}}}'
+    "text": _send('"text":"hi \\ud800"'),
+    "metadata value": _send('"text":"hi","metadata":{"a":[1,{"b":"\\udfff"}]}'),
+    "metadata key": _send('"text":"hi","metadata":{"\\ud800":1}'),
+    "attachment name": _send(
+        '"attachment":{"url":"u","key":"k","content_type":"image/png","size":1,"name":"\\ud800"}'
     ),
-    "metadata key": (
-        '{"event":"message.send","ref":"r","data":{"to":"bob","text":"hi","metadata":{"\\ud800":1}}}'
+    "client_id": _frame("message.send", '{"client_id":"\\ud800","to":"bob","text":"hi"}'),
+    "recipient": _frame("message.send", '{"client_id":"c","to":"\\ud800","text":"hi"}'),
+    "call metadata": _frame(
+        "call.invite", '{"to":"bob","type":"audio","metadata":{"n":"\\udbff"}}'
     ),
-    "attachment name": (
-        '{"event":"message.send","ref":"r","data":{"to":"bob","attachment":{"url":"u","key":"k",'
-        '"content_type":"image/png","size":1,"name":"\\ud800.png"}}}'
-    ),
-    "client_id": (
-        '{"event":"message.send","ref":"r","data":{"to":"bob","text":"hi","client_id":"\\ud800"}}'
-    ),
-    "recipient": '{"event":"message.send","ref":"r","data":{"to":"\\ud800","text":"hi"}}',
-    "call metadata": (
-        '{"event":"call.invite","ref":"r","data":{"to":"bob","type":"audio",'
-        '"metadata":{"n":"\\udbff"}}}'
-    ),
-    "presence ids": (
-        '{"event":"presence.subscribe","ref":"r","data":{"user_ids":["bob","\\ud800"]}}'
-    ),
+    "presence ids": _frame("presence.subscribe", '{"user_ids":["bob","\\ud800"]}'),
     "event name": '{"event":"ping\\ud800","ref":"r"}',
-    "unknown field": (
-        '{"event":"typing","ref":"r","data":{"to":"bob","is_typing":true,"x":"\\ud800"}}'
-    ),
-    "ping data": '{"event":"ping","ref":"r","data":{"x":"\\ud800"}}',
+    "unknown field": _frame("typing", '{"to":"bob","is_typing":true,"x":"\\ud800"}'),
+    "ping data": _frame("ping", '{"x":"\\ud800"}'),
 }
 
 
@@ -90,7 +87,11 @@ async def test_lone_surrogate_in_a_frame_is_refused_and_not_stored(
             # A valid message still goes through and reaches bob.
             await alice.send_message(
                 json.dumps(
-                    {"event": "message.send", "ref": "ok", "data": {"to": "bob", "text": "é"}}
+                    {
+                        "event": "message.send",
+                        "ref": "ok",
+                        "data": {"client_id": "ok", "to": "bob", "text": "é"},
+                    }
                 )
             )
             ack = await recv(alice)

@@ -18,7 +18,8 @@ from ._domains import INSTALLERS
 from ._project import ProjectConfig
 from ._registry import Registry
 from ._server import ConnectionTable, open_listener, serve
-from ._state import EngineSettings, EngineState
+from ._session import DEFAULT_OUTBOX_MAX_BYTES, DEFAULT_OUTBOX_MAX_FRAMES
+from ._state import DEFAULT_UPLOAD_QUOTA, EngineSettings, EngineState
 
 __all__ = ["DEFAULT_PROJECT", "Engine", "open_engine"]
 
@@ -171,6 +172,9 @@ async def open_engine(
     mint_rate_limit: int | None = 120,
     wall_clock: Callable[[], datetime] | None = None,
     control_http: bool = False,
+    outbox_max_frames: int = DEFAULT_OUTBOX_MAX_FRAMES,
+    outbox_max_bytes: int = DEFAULT_OUTBOX_MAX_BYTES,
+    upload_quota: int | None = DEFAULT_UPLOAD_QUOTA,
 ) -> AsyncGenerator[Engine]:
     """Run a reference engine on ``host:port`` (numeric address; port 0 = pick one).
 
@@ -180,12 +184,23 @@ async def open_engine(
     minute (``None`` = unlimited). ``wall_clock`` replaces ``datetime.now(UTC)`` as the source
     of wire timestamps. ``control_http=True`` also serves the control plane of contract §12
     under ``/_control/`` (answering loopback peers only; see "Testing from another process").
+    A socket with more than ``outbox_max_frames`` frames or ``outbox_max_bytes`` bytes queued
+    and unwritten (its client does not read) is closed with 4100; ``upload_quota`` bounds the
+    media bytes each user stores (``None`` = unlimited; over it, 403 ``limit_exceeded``).
     On exit every socket is closed with 1001, then the server stops.
     """
     registry = Registry()
     for install in INSTALLERS:
         install(registry)
-    settings = EngineSettings(heartbeat_interval, ring_timeout, token_ttl, mint_rate_limit)
+    settings = EngineSettings(
+        heartbeat_interval,
+        ring_timeout,
+        token_ttl,
+        mint_rate_limit,
+        outbox_max_frames=outbox_max_frames,
+        outbox_max_bytes=outbox_max_bytes,
+        upload_quota=upload_quota,
+    )
     state = EngineState(
         [DEFAULT_PROJECT] if projects is None else projects,
         settings=settings,

@@ -3,6 +3,16 @@
 A :class:`Session` knows nothing about ASGI: :meth:`Session.run` is given plain callables to
 receive a frame, send a text frame and send a close frame. Domain code uses only
 :meth:`Session.send` / :meth:`Session.close` and the identity attributes.
+
+The outbox is bounded (:attr:`Session.outbox_limit`, from ``open_engine(outbox_max_frames=,
+outbox_max_bytes=)``): a client that stops reading while events keep coming would otherwise
+grow the engine's memory without limit. When a queued frame takes the outbox over either
+bound, the queued frames are discarded and the socket is closed with
+:data:`OUTBOX_OVERFLOW_CODE` (reason :data:`OUTBOX_OVERFLOW_REASON`). The close frame goes
+out once the frame being written completes; if the writer is still stuck
+:data:`CLOSE_HANDSHAKE_TIMEOUT` seconds after any close began (the peer reads nothing), the TCP
+connection is reset and the socket's memory released. The client reconnects and recovers the
+missed messages from history, as after any drop.
 """
 
 from __future__ import annotations
@@ -18,7 +28,16 @@ import trio
 
 from ._errors import JSONObject
 
-__all__ = ["MAX_FRAME_BYTES", "Inbound", "Session", "encode_frame"]
+__all__ = [
+    "DEFAULT_OUTBOX_MAX_BYTES",
+    "DEFAULT_OUTBOX_MAX_FRAMES",
+    "MAX_FRAME_BYTES",
+    "OUTBOX_OVERFLOW_CODE",
+    "OUTBOX_OVERFLOW_REASON",
+    "Inbound",
+    "Session",
+    "encode_frame",
+]
 
 log = logging.getLogger("utd_trio.testing")
 
@@ -26,7 +45,20 @@ MAX_FRAME_BYTES: Final = 1024 * 1024
 """Largest frame (UTF-8 bytes) either side may send [protocol §5]."""
 
 CLOSE_HANDSHAKE_TIMEOUT: Final = 5.0
-"""How long (trio seconds) the engine waits for the peer to answer its close frame."""
+"""How long (trio seconds) the engine waits for the peer to answer its close frame, and for
+its writer to get the close frame out at all (after that the connection is reset)."""
+
+OUTBOX_OVERFLOW_CODE: Final = 4100
+"""Close code for a socket whose outbox overflowed (the client does not read fast enough)."""
+
+OUTBOX_OVERFLOW_REASON: Final = "Outbox overflow: the client is not reading"
+"""Close reason sent with :data:`OUTBOX_OVERFLOW_CODE`."""
+
+DEFAULT_OUTBOX_MAX_FRAMES: Final = 1000
+"""Default bound on frames queued to one socket and not yet written."""
+
+DEFAULT_OUTBOX_MAX_BYTES: Final = 16 * 1024 * 1024
+"""Default bound on UTF-8 bytes queued to one socket and not yet written (16 MiB)."""
 
 Inbound = str | bytes
 """One inbound WebSocket message: text or binary."""
@@ -42,6 +74,10 @@ def encode_frame(frame: JSONObject) -> str:
 
 def _nothing() -> None:
     return None
+
+
+def _utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 class Session:
@@ -85,6 +121,12 @@ class Session:
         self._on_closing = on_closing
         self._abort_transport = abort_transport
         self._outbox: deque[str] = deque()
+        self._outbox_bytes = 0
+        self.outbox_limit: tuple[int, int] = (DEFAULT_OUTBOX_MAX_FRAMES, DEFAULT_OUTBOX_MAX_BYTES)
+        """``(frames, bytes)``: the outbox bound; going over it closes the socket (module doc)."""
+        self.outbox_overflowed = False
+        """``True`` once the socket was closed because its outbox overflowed."""
+        self._writer_done = False
         self._inbound: deque[Inbound] = deque()
         self._changed = trio.Event()
         self._stalled = False
@@ -108,6 +150,11 @@ class Session:
         return self.closed_with is None
 
     @property
+    def outbox_size(self) -> tuple[int, int]:
+        """``(frames, bytes)`` queued to this socket and not yet handed to the transport."""
+        return len(self._outbox), self._outbox_bytes
+
+    @property
     def stalled(self) -> bool:
         """``True`` while the socket is stalled (see :meth:`stall`)."""
         return self._stalled
@@ -128,7 +175,13 @@ class Session:
         """Queue a raw frame object; no-op once closing."""
         if not self.is_open:
             return
-        self._outbox.append(encode_frame(frame))
+        text = encode_frame(frame)
+        self._outbox.append(text)
+        self._outbox_bytes += _utf8_len(text)
+        max_frames, max_bytes = self.outbox_limit
+        if len(self._outbox) > max_frames or self._outbox_bytes > max_bytes:
+            self._overflow()
+            return
         self._notify()
 
     def close(self, code: int = 1000, reason: str = "") -> None:
@@ -172,6 +225,19 @@ class Session:
         self._changed.set()
         self._changed = trio.Event()
 
+    def _overflow(self) -> None:
+        log.warning(
+            "closing socket %s with %d: %d frames / %d bytes queued and unread",
+            self.socket_id,
+            OUTBOX_OVERFLOW_CODE,
+            len(self._outbox),
+            self._outbox_bytes,
+        )
+        self._outbox.clear()
+        self._outbox_bytes = 0
+        self.outbox_overflowed = True
+        self._begin_close(OUTBOX_OVERFLOW_CODE, OUTBOX_OVERFLOW_REASON)
+
     def _begin_close(self, code: int | None, reason: str) -> None:
         if self.closed_with is not None:
             return
@@ -197,7 +263,9 @@ class Session:
                 nursery.start_soon(self._reader, receive)
                 nursery.start_soon(self._processor, process)
                 nursery.start_soon(self._watchdog, idle_timeout)
+                nursery.start_soon(self._close_deadline)
                 await self._writer(send_text, send_close)
+                self._writer_done = True
                 with trio.move_on_after(CLOSE_HANDSHAKE_TIMEOUT):
                     await self._peer_gone.wait()
                 nursery.cancel_scope.cancel()
@@ -240,7 +308,9 @@ class Session:
             if self._aborted or self._peer_gone.is_set():
                 return
             if self._outbox and not self._stalled:
-                await send_text(self._outbox.popleft())
+                text = self._outbox.popleft()
+                self._outbox_bytes -= _utf8_len(text)
+                await send_text(text)
                 self.frames_sent += 1
                 self.on_frame_sent()
                 continue
@@ -250,6 +320,27 @@ class Session:
         code, reason = self.closed_with
         if code is not None:
             await send_close(code, reason)
+
+    async def _close_deadline(self) -> None:
+        # Cancelled with the nursery once the writer is done; fires only if it is stuck.
+        while self.closed_with is None:
+            changed = self._changed
+            if self.closed_with is None:
+                await changed.wait()
+        await trio.sleep(CLOSE_HANDSHAKE_TIMEOUT)
+        if self._writer_done:
+            return
+        log.info(
+            "socket %s: close frame not out after %.1fs, resetting",
+            self.socket_id,
+            CLOSE_HANDSHAKE_TIMEOUT,
+        )
+        self._outbox.clear()
+        self._outbox_bytes = 0
+        self._aborted = True
+        self._abort_transport(self)
+        if self._scope is not None:
+            self._scope.cancel()
 
     async def _watchdog(self, idle_timeout: float) -> None:
         if not math.isfinite(idle_timeout):

@@ -13,10 +13,11 @@ from ._clock import WallClock
 from ._errors import EngineError, Gate, gate_error
 from ._project import ProjectConfig
 from ._registry import Registry
-from ._session import Session
+from ._session import DEFAULT_OUTBOX_MAX_BYTES, DEFAULT_OUTBOX_MAX_FRAMES, Session
 from ._tokens import TokenStore
 
 __all__ = [
+    "DEFAULT_UPLOAD_QUOTA",
     "EngineSettings",
     "EngineState",
     "EngineStats",
@@ -32,6 +33,10 @@ UserKey = tuple[str, str]
 """``(app_id, user_id)``: user identities are per project."""
 
 
+DEFAULT_UPLOAD_QUOTA = 100 * 1024 * 1024
+"""Default bytes of uploaded media each user may store (100 MiB)."""
+
+
 @dataclass(frozen=True)
 class EngineSettings:
     """Engine timers and the mint rate limit (see ``EngineControl.configure``)."""
@@ -40,6 +45,20 @@ class EngineSettings:
     ring_timeout: float = 30.0
     token_ttl: float = 3600.0
     mint_rate_limit: int | None = 120
+    outbox_max_frames: int = DEFAULT_OUTBOX_MAX_FRAMES
+    """Frames queued to one socket beyond which it is closed with 4100 (see ``_session.py``)."""
+    outbox_max_bytes: int = DEFAULT_OUTBOX_MAX_BYTES
+    """UTF-8 bytes queued to one socket beyond which it is closed with 4100."""
+    upload_quota: int | None = DEFAULT_UPLOAD_QUOTA
+    """Bytes of uploaded media each user may store (``None`` = unlimited); see ``_media.py``."""
+
+    def __post_init__(self) -> None:
+        for name in ("outbox_max_frames", "outbox_max_bytes", "upload_quota"):
+            value: object = getattr(self, name)
+            if value is None and name == "upload_quota":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 @dataclass

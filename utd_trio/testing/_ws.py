@@ -179,6 +179,7 @@ async def ws_endpoint(state: EngineState, abort_peer: AbortPeer, websocket: WebS
         on_closing=state.sockets.discard,
         abort_transport=lambda s: abort_peer(s.peer),
     )
+    session.outbox_limit = (state.settings.outbox_max_frames, state.settings.outbox_max_bytes)
 
     async def receive() -> Inbound | None:
         message = await websocket.receive()
