@@ -7,6 +7,7 @@ engine to develop and test against.
 
 from ._api import UTDApi as UTDApi
 from ._broadcast import EventStream as EventStream
+from ._broadcast import EventStreamStatistics as EventStreamStatistics
 from ._broadcast import Overflow as Overflow
 from ._channel import Channel as Channel
 from ._channel_auth import ChannelAuth as ChannelAuth
@@ -88,6 +89,7 @@ __all__ = [
     "ErrorCode",
     "Event",
     "EventStream",
+    "EventStreamStatistics",
     "Group",
     "GroupChanged",
     "GroupMember",

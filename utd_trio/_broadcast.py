@@ -11,14 +11,15 @@ from __future__ import annotations
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Generic, Literal, Self, TypeVar
+from typing import Any, Generic, Literal, NoReturn, Self, TypeVar
 
 import trio
 
 from ._events import Event
 
-__all__ = ["EventHub", "EventStream", "Overflow"]
+__all__ = ["EventHub", "EventStream", "EventStreamStatistics", "Overflow"]
 
 Overflow = Literal["drop_oldest", "block"]
 """What a full event stream does: ``"drop_oldest"`` (drop and count the oldest event; the
@@ -26,16 +27,42 @@ default) or ``"block"`` (never drop; event delivery waits, the connection never 
 E = TypeVar("E", bound=Event)
 
 
-class EventStream(Generic[E]):
+@dataclass(frozen=True, slots=True)
+class EventStreamStatistics:
+    """What `EventStream.statistics` returns: a snapshot of one stream."""
+
+    buffered: int
+    """Events waiting in the buffer."""
+    buffer_size: int
+    """The buffer's capacity."""
+    dropped: int
+    """Events dropped because the buffer was full (``drop_oldest`` policy)."""
+    delivered: int
+    """Events handed to the consumer."""
+    overflow: Overflow
+    """The stream's overflow policy."""
+    closed: bool
+    """True once the stream was closed (it still yields what is buffered)."""
+
+
+class _NoPublicConstructor(type):
+    """Streams are made by ``sig.events()`` / ``ch.events()``, not by calling the class."""
+
+    def __call__(cls, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError(f"{cls.__name__} has no public constructor: use sig.events()")
+
+    def _create(cls, *args: Any, **kwargs: Any) -> Any:
+        return super().__call__(*args, **kwargs)
+
+
+class EventStream(Generic[E], metaclass=_NoPublicConstructor):
     """A subscription to a session's events: an async iterator and an async context manager.
 
     ``async for ev in sig.events():`` and ``async with sig.events(CallIncoming) as s:`` both
     work. Events published after the stream was created are delivered in order; the stream
-    ends (iteration stops) when the session closes or the stream is closed.
-
-    Attributes:
-        dropped: events dropped because the buffer was full (``drop_oldest`` policy).
-        delivered: events handed to the consumer.
+    ends (iteration stops) when the session closes or the stream is closed. Made by
+    ``sig.events()`` and ``ch.events()``; it has no public constructor. `statistics` tells
+    how full it is and what it dropped.
     """
 
     def __init__(
@@ -53,21 +80,47 @@ class EventStream(Generic[E]):
         self._hub = hub
         self._types = types
         self._where = where
-        self.buffer = buffer
-        self.overflow: Overflow = overflow
+        self._buffer = buffer
+        self._overflow: Overflow = overflow
         self._queue: deque[Event] = deque()
         self._lot = trio.lowlevel.ParkingLot()
         self._room = trio.lowlevel.ParkingLot()
         self._closed = False
-        self.dropped = 0
-        self.delivered = 0
+        self._dropped = 0
+        self._delivered = 0
 
     def __repr__(self) -> str:
         names = ",".join(t.__name__ for t in self._types) or "all"
         return (
-            f"<EventStream {names} buffered={len(self._queue)}/{self.buffer} "
-            f"dropped={self.dropped} overflow={self.overflow}>"
+            f"<EventStream {names} buffered={len(self._queue)}/{self._buffer} "
+            f"dropped={self._dropped} overflow={self._overflow}>"
         )
+
+    def statistics(self) -> EventStreamStatistics:
+        """A snapshot: buffered events, capacity, dropped, delivered, policy, closed."""
+        return EventStreamStatistics(
+            buffered=len(self._queue),
+            buffer_size=self._buffer,
+            dropped=self._dropped,
+            delivered=self._delivered,
+            overflow=self._overflow,
+            closed=self._closed,
+        )
+
+    @property
+    def dropped(self) -> int:
+        """Events dropped so far (``statistics().dropped``)."""
+        return self._dropped
+
+    @property
+    def delivered(self) -> int:
+        """Events handed to the consumer so far (``statistics().delivered``)."""
+        return self._delivered
+
+    @property
+    def overflow(self) -> Overflow:
+        """The overflow policy: ``"drop_oldest"`` or ``"block"``."""
+        return self._overflow
 
     def wants(self, event: Event) -> bool:
         """True when this stream's type filter accepts ``event``."""
@@ -78,7 +131,7 @@ class EventStream(Generic[E]):
     @property
     def full(self) -> bool:
         """True when the buffer is full."""
-        return len(self._queue) >= self.buffer
+        return len(self._queue) >= self._buffer
 
     def put_nowait(self, event: Event) -> None:
         """Enqueue without waiting; a full buffer drops its oldest event (counted)."""
@@ -86,7 +139,7 @@ class EventStream(Generic[E]):
             return
         if self.full:
             self._queue.popleft()
-            self.dropped += 1
+            self._dropped += 1
         self._queue.append(event)
         if self._lot:  # a waiting consumer; skip the call when nobody is parked
             self._lot.unpark()
@@ -114,11 +167,29 @@ class EventStream(Generic[E]):
             if self._closed:
                 raise trio.EndOfChannel
             await self._lot.park()
+        return self._take()
+
+    def receive_nowait(self) -> E:
+        """The next event if one is buffered.
+
+        Raises:
+            trio.WouldBlock: nothing is buffered (yet).
+            trio.EndOfChannel: the stream was closed and its buffer is drained.
+        """
+        if not self._queue:
+            raise trio.EndOfChannel if self._closed else trio.WouldBlock
+        return self._take()
+
+    def _take(self) -> E:
         event = self._queue.popleft()
         if self._room:
             self._room.unpark()
-        self.delivered += 1
+        self._delivered += 1
         return event  # type: ignore[return-value]  # the type filter guarantees E
+
+    async def aclose(self) -> None:
+        """Close the stream (as `close`; for ``contextlib.aclosing`` and the like)."""
+        self.close()
 
     def __aiter__(self) -> AsyncIterator[E]:
         return self
@@ -176,7 +247,7 @@ class EventHub:
         for kind in kinds:
             if not (isinstance(kind, type) and issubclass(kind, Event)):  # pyright: ignore[reportUnnecessaryIsInstance]
                 raise ValueError(f"events() takes Event classes, got {kind!r}")
-        stream: EventStream[Event] = EventStream(self, kinds, buffer, overflow, where)
+        stream: EventStream[Event] = EventStream._create(self, kinds, buffer, overflow, where)  # pyright: ignore[reportPrivateUsage]
         if self._backlog is not None:
             held, self._backlog = self._backlog, None
             for event in held:

@@ -13,6 +13,8 @@ from utd_trio import (
     CapabilitiesChanged,
     ConnectionState,
     Event,
+    EventStream,
+    EventStreamStatistics,
     Signaling,
     open_signaling,
 )
@@ -111,3 +113,34 @@ async def test_events_before_the_first_subscription_are_held_for_it(
             # Later streams see only what is published after they were made.
             assert isinstance(await second.receive(), CapabilitiesChanged)
             assert second.delivered == 1
+
+
+async def test_statistics_snapshot_and_no_public_constructor(
+    utd_engine: Engine, creds: Creds
+) -> None:
+    with trio.fail_after(20):
+        async with open_signaling(**creds(utd_engine)) as sig:
+            stream = sig.events(CapabilitiesChanged, buffer=3)
+            with pytest.raises(trio.WouldBlock):
+                stream.receive_nowait()
+            await burst(utd_engine, 5)
+            await trio.testing.wait_all_tasks_blocked()
+            first = stream.receive_nowait()
+            assert isinstance(first, CapabilitiesChanged)
+            assert stream.statistics() == EventStreamStatistics(
+                buffered=2,
+                buffer_size=3,
+                dropped=2,
+                delivered=1,
+                overflow="drop_oldest",
+                closed=False,
+            )
+            with pytest.raises(AttributeError):
+                stream.dropped = 0  # type: ignore[misc]  # read-only: statistics are not counters to reset
+            await stream.aclose()
+            assert stream.statistics().closed
+            assert [await stream.receive() for _ in range(2)]  # what was buffered still comes
+            with pytest.raises(trio.EndOfChannel):
+                stream.receive_nowait()
+    with pytest.raises(TypeError, match="no public constructor"):
+        EventStream(None, (), 1, "block")
