@@ -6,6 +6,10 @@ waits for room, which delays event delivery but never the connection (the receiv
 heartbeat do not go through the dispatcher).
 """
 
+# The hub and its streams are one mechanism: the hub feeds streams through their private
+# buffer methods, which are not part of a stream's public surface.
+# pyright: reportPrivateUsage=false
+
 from __future__ import annotations
 
 import weakref
@@ -122,33 +126,33 @@ class EventStream(Generic[E], metaclass=_NoPublicConstructor):
         """The overflow policy: ``"drop_oldest"`` or ``"block"``."""
         return self._overflow
 
-    def wants(self, event: Event) -> bool:
+    def _wants(self, event: Event) -> bool:
         """True when this stream's type filter accepts ``event``."""
         if self._types and not isinstance(event, self._types):
             return False
         return self._where is None or self._where(event)
 
     @property
-    def full(self) -> bool:
+    def _full(self) -> bool:
         """True when the buffer is full."""
         return len(self._queue) >= self._buffer
 
-    def put_nowait(self, event: Event) -> None:
+    def _put_nowait(self, event: Event) -> None:
         """Enqueue without waiting; a full buffer drops its oldest event (counted)."""
         if self._closed:
             return
-        if self.full:
+        if self._full:
             self._queue.popleft()
             self._dropped += 1
         self._queue.append(event)
         if self._lot:  # a waiting consumer; skip the call when nobody is parked
             self._lot.unpark()
 
-    async def put(self, event: Event) -> None:
+    async def _put(self, event: Event) -> None:
         """Enqueue, waiting for room (``block`` policy)."""
-        while self.full and not self._closed:
+        while self._full and not self._closed:
             await self._room.park()
-        self.put_nowait(event)
+        self._put_nowait(event)
 
     def close(self) -> None:
         """End the stream: iteration stops after the buffered events; publishing ignores it."""
@@ -247,12 +251,12 @@ class EventHub:
         for kind in kinds:
             if not (isinstance(kind, type) and issubclass(kind, Event)):  # pyright: ignore[reportUnnecessaryIsInstance]
                 raise ValueError(f"events() takes Event classes, got {kind!r}")
-        stream: EventStream[Event] = EventStream._create(self, kinds, buffer, overflow, where)  # pyright: ignore[reportPrivateUsage]
+        stream: EventStream[Event] = EventStream._create(self, kinds, buffer, overflow, where)
         if self._backlog is not None:
             held, self._backlog = self._backlog, None
             for event in held:
-                if stream.wants(event):
-                    stream.put_nowait(event)
+                if stream._wants(event):
+                    stream._put_nowait(event)
         if self._closed:
             stream.close()
         else:
@@ -289,16 +293,16 @@ class EventHub:
         if not self._pending and not self._any_block:
             for ref in refs:
                 stream = ref()
-                if stream is not None and stream.wants(event):
-                    stream.put_nowait(event)
+                if stream is not None and stream._wants(event):
+                    stream._put_nowait(event)
             return
         self._pending.append(event)
         self._wake.unpark()
 
     def _deliver_now(self, event: Event) -> None:
         for stream in list(self._streams):
-            if stream.wants(event):
-                stream.put_nowait(event)
+            if stream._wants(event):
+                stream._put_nowait(event)
 
     async def run_dispatcher(self) -> None:
         """Deliver queued events, waiting on ``block`` streams; runs until cancelled."""
@@ -307,12 +311,12 @@ class EventHub:
                 await self._wake.park()
             event = self._pending.popleft()
             for stream in list(self._streams):
-                if not stream.wants(event):
+                if not stream._wants(event):
                     continue
                 if stream.overflow == "block":
-                    await stream.put(event)
+                    await stream._put(event)
                 else:
-                    stream.put_nowait(event)
+                    stream._put_nowait(event)
 
     def close(self) -> None:
         """Deliver what is still queued without waiting, then end every stream."""
