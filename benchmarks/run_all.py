@@ -17,7 +17,15 @@ import trio
 
 from ._common import ROOT, Result, machine_summary
 
-BENCHMARKS = ("receive", "roundtrip", "scale", "recovery", "fanout")
+BENCHMARKS = (
+    "receive",
+    "roundtrip",
+    "scale",
+    "recovery",
+    "fanout",
+    "channel_fanout",
+    "channel_roundtrip",
+)
 
 
 async def run_all(names: tuple[str, ...], smoke: bool) -> list[Result]:
