@@ -13,9 +13,10 @@ import httpx
 import pytest
 import trio
 
-from utd_trio.testing import Engine
+from utd_trio.testing import Engine, open_engine
 from utd_trio.testing._chat_store import ChatStore
 from utd_trio.testing._groups_state import GroupStore
+from utd_trio.testing._media import MediaStore
 
 from ._helpers import TIMEOUT, connect, http_client, key_headers, mint, recv
 
@@ -199,3 +200,90 @@ async def test_lone_surrogate_in_a_mint_body_is_refused(utd_engine: Engine, fiel
     assert "message" in response.json()
     assert again.status_code == 200
     assert utd_engine.state.profiles[("app_test", "carol")].name is None
+
+
+async def test_upload_quota_per_user() -> None:
+    with trio.fail_after(TIMEOUT):
+        async with open_engine(upload_quota=1000) as engine, http_client(engine) as client:
+            alice = {"Authorization": f"Bearer {await mint(engine, 'alice')}"}
+            bob = {"Authorization": f"Bearer {await mint(engine, 'bob')}"}
+
+            async def presign(auth: dict[str, str], size: int) -> httpx.Response:
+                body = {"filename": "f.bin", "content_type": "application/x-test", "size": size}
+                return await client.post("/api/v1/media/presign", headers=auth, json=body)
+
+            async def put(ticket: httpx.Response, size: int) -> httpx.Response:
+                return await client.put(
+                    ticket.json()["upload_url"],
+                    headers=ticket.json()["headers"],
+                    content=b"x" * size,
+                )
+
+            first = await presign(alice, 600)
+            assert (await put(first, 600)).status_code == 200
+            assert (await put(first, 600)).status_code == 200  # a retry replaces, counted once
+            over = await presign(alice, 500)
+            second, third = await presign(alice, 400), await presign(alice, 400)
+            assert (await put(second, 400)).status_code == 200  # exactly at the quota
+            late = await put(third, 400)  # presigned while there was room; no room now
+            missing = await client.get(third.json()["file_url"])
+            other_user = await presign(bob, 1000)
+    assert over.status_code == 403
+    assert over.json()["code"] == "limit_exceeded"
+    assert late.status_code == 403
+    assert late.json()["code"] == "limit_exceeded"
+    assert missing.status_code == 404
+    assert other_user.status_code == 200
+    store = engine.state.domain(MediaStore)
+    assert store.used_by("app_test", "alice") == 1000
+
+
+async def _raw_request(engine: Engine, head: str, body: bytes) -> bytes:
+    """Send a whole request (head, then every body byte) before reading, like curl does."""
+    host, port = engine.base_url.removeprefix("http://").split(":")
+    stream = await trio.open_tcp_stream(host, int(port))
+    async with stream:
+        await stream.send_all(head.encode() + b"\r\n\r\n")
+        view = memoryview(body)
+        for start in range(0, len(body), 1 << 16):
+            await stream.send_all(view[start : start + (1 << 16)])
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = await stream.receive_some(65536)
+            assert chunk, answer
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize("size", [2 << 20, 30 << 20])
+async def test_bodies_over_the_limit_get_413_not_a_reset(utd_engine: Engine, size: int) -> None:
+    with trio.fail_after(TIMEOUT * 2):
+        token = await mint(utd_engine, "alice")
+        async with http_client(utd_engine) as client:
+            ticket = await client.post(
+                "/api/v1/media/presign",
+                headers={"Authorization": f"Bearer {token}"},
+                json={"filename": "a.bin", "content_type": "application/x-test", "size": 1000},
+            )
+        upload = ticket.json()["upload_url"].removeprefix(utd_engine.base_url)
+        body = b"x" * size
+        heads = {
+            "json": f"POST /api/v1/chat/groups HTTP/1.1\r\nHost: t\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Type: application/json",
+            "put": f"PUT {upload} HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-test",
+            "mint": "POST /api/v1/auth/session HTTP/1.1\r\nHost: t\r\n"
+            + "".join(f"\r\n{k}: {v}" for k, v in key_headers(utd_engine).items())[2:],
+        }
+        answers = {
+            name: await _raw_request(utd_engine, f"{head}\r\nContent-Length: {size}", body)
+            for name, head in heads.items()
+        }
+        chunked = await _raw_request(
+            utd_engine,
+            heads["put"] + "\r\nTransfer-Encoding: chunked",
+            b"".join(b"%x\r\n%s\r\n" % (1 << 20, b"y" * (1 << 20)) for _ in range(size >> 20))
+            + b"0\r\n\r\n",
+        )
+    for name, answer in {**answers, "chunked put": chunked}.items():
+        assert answer.startswith(b"HTTP/1.1 413"), (name, answer[:200])
+        assert b"connection: close" in answer.lower(), name

@@ -16,6 +16,12 @@ Presign checks: ``filename`` non-empty (≤ 255 chars), ``content_type`` ``type/
 ``size`` an integer ≥ 0 (over 25 MiB → 413), ``conversation_id`` optional, non-empty (it is
 recorded, not checked against the caller's conversations). Tests inspect stored objects with
 :class:`MediaStore` (``state.domain``).
+
+Per-user quota (``open_engine(upload_quota=)``, default 100 MiB, ``None`` = unlimited): the
+bytes of the objects a user uploaded, counted once per key (a retried PUT replaces). A presign
+whose ``size`` would take the user over the quota, or a PUT that would (several presigns may
+be outstanding), is refused with 403 ``limit_exceeded`` (a plan-style limit, classified
+``LIMIT_EXCEEDED`` by the client) and nothing is stored.
 """
 
 from __future__ import annotations
@@ -89,10 +95,34 @@ class MediaStore:
         """Upload secret → ticket."""
         self.objects: dict[str, StoredObject] = {}
         """Key → stored object."""
+        self.usage: dict[tuple[str, str], int] = {}
+        """``(app_id, user_id)`` → bytes of the objects that user stored (quota)."""
+
+    def used_by(self, app_id: str, user_id: str) -> int:
+        """Bytes of media ``user_id`` has stored."""
+        return self.usage.get((app_id, user_id), 0)
+
+    def store(self, ticket: UploadTicket, data: bytes, quota: int | None) -> None:
+        """Store an upload for its ticket's user; 403 ``limit_exceeded`` over ``quota``."""
+        user = (ticket.app_id, ticket.user_id)
+        previous = self.objects.get(ticket.key)
+        used = self.usage.get(user, 0) - (len(previous.data) if previous is not None else 0)
+        _check_quota(used, len(data), quota)
+        self.objects[ticket.key] = StoredObject(ticket.key, ticket.content_type, data)
+        self.usage[user] = used + len(data)
 
     def object(self, key: str) -> StoredObject | None:
         """The stored object named ``key``, if uploaded."""
         return self.objects.get(key)
+
+
+def _check_quota(used: int, size: int, quota: int | None) -> None:
+    if quota is not None and used + size > quota:
+        raise EngineError(
+            403,
+            "limit_exceeded",
+            f"Upload quota exceeded: {used} of {quota} bytes used, {size} more requested",
+        )
 
 
 def _invalid(message: str) -> EngineError:
@@ -127,10 +157,12 @@ def _presign_fields(body: JSONObject) -> tuple[str, str, int, str | None]:
 
 async def _presign(ctx: RestContext) -> JSONObject:
     filename, content_type, size, conversation_id = _presign_fields(await ctx.json())
+    store = ctx.state.domain(MediaStore)
+    user = ctx.user
+    _check_quota(store.used_by(user.app_id, user.user_id), size, ctx.state.settings.upload_quota)
     safe_name = _UNSAFE.sub("_", filename).strip("._")[:100] or "file"
     key = f"media/{secrets.token_hex(12)}/{safe_name}"
     secret = secrets.token_urlsafe(24)
-    store = ctx.state.domain(MediaStore)
     store.tickets[secret] = UploadTicket(
         key=key,
         app_id=ctx.user.app_id,
@@ -166,7 +198,7 @@ async def _upload(ctx: RestContext) -> JSONObject:
         raise _invalid(f"Content-Type must be {ticket.content_type!r} as presigned")
     if len(data) != ticket.size:
         raise _invalid(f"Body is {len(data)} bytes; {ticket.size} were presigned")
-    store.objects[ticket.key] = StoredObject(ticket.key, ticket.content_type, data)
+    store.store(ticket, data, ctx.state.settings.upload_quota)
     return {"ok": True, "key": ticket.key, "size": len(data)}
 
 
