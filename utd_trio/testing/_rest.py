@@ -119,12 +119,15 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 class DrainBody:
-    """ASGI middleware: after the app answered, read and discard the unread request body.
+    """ASGI middleware: when the app answers early, read and discard the unread request body.
 
     A server that answers early (401, 404, 405, 413...) and closes while the client is still
     sending makes the kernel reset the connection, and the client sees "server disconnected"
-    instead of the answer. Bounded by :data:`DRAIN_LIMIT` bytes and :data:`DRAIN_TIMEOUT`.
-    Such an answer also carries ``Connection: close``: the connection is not reused after it.
+    instead of the answer. Hypercorn closes the connection as soon as the response ends, so
+    the drain happens *before* the response's last (empty) body message: the answer's bytes
+    are out first, for clients that read while they send. Bounded by :data:`DRAIN_LIMIT` bytes
+    and :data:`DRAIN_TIMEOUT`. Such an answer also carries ``Connection: close``: the connection
+    is not reused after it.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -143,19 +146,26 @@ class DrainBody:
                 done = True
             return message
 
+        async def drain() -> None:
+            budget = DRAIN_LIMIT
+            with trio.move_on_after(DRAIN_TIMEOUT):
+                while not done and budget > 0:
+                    budget -= len((await tracked()).get("body", b""))
+
         async def closing(message: Message) -> None:
             # Answered before the body ended: the server will not reuse this connection, so
             # say so, or the client may send its next request into a closing socket.
             if message["type"] == "http.response.start" and not done:
                 headers = [*message.get("headers", []), (b"connection", b"close")]
                 message = {**message, "headers": headers}
+            last = message["type"] == "http.response.body" and not message.get("more_body")
+            if last and not done:
+                await send({**message, "more_body": True})
+                await drain()
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
         await self.app(scope, tracked, closing)
-        budget = DRAIN_LIMIT
-        with trio.move_on_after(DRAIN_TIMEOUT):
-            while not done and budget > 0:
-                budget -= len((await tracked()).get("body", b""))
 
 
 async def read_json_object(request: Request, limit: int = MAX_JSON_BODY) -> JSONObject:
