@@ -26,6 +26,10 @@ from .._events import (
     CallRejected,
     CallRinging,
     CapabilitiesChanged,
+    ChannelEvent,
+    ChannelMemberAdded,
+    ChannelMemberRemoved,
+    ChannelResubscribed,
     Connected,
     Disconnected,
     Event,
@@ -42,6 +46,7 @@ from ._output import write_line
 __all__ = [
     "EventPrinter",
     "Palette",
+    "compact_json",
     "describe",
     "describe_capabilities",
     "describe_limits",
@@ -207,9 +212,34 @@ def _describe_chat(event: Event) -> str | None:
             return None
 
 
+def compact_json(value: object) -> str:
+    """``value`` as compact JSON (non-ASCII kept), as channel data is shown and measured."""
+    return json.dumps(jsonable(value), separators=(",", ":"), ensure_ascii=False)
+
+
+def _describe_channel(event: Event) -> str | None:
+    match event:
+        case ChannelEvent(channel=channel, event=name, data=data, user_id=sender):
+            origin = f"from {sender}" if sender is not None else "(broadcast)"
+            return f"{channel}: {name} {origin}: {compact_json(data)}"
+        case ChannelMemberAdded(channel=channel, user_id=user, user_info=info):
+            return f"{channel}: {user} joined" + (f" {compact_json(info)}" if info else "")
+        case ChannelMemberRemoved(channel=channel, user_id=user):
+            return f"{channel}: {user} left"
+        case ChannelResubscribed(channel=channel, generation=generation, error=None):
+            return (
+                f"{channel}: subscribed again after the reconnect (generation {generation}); "
+                "events sent while disconnected are not replayed"
+            )
+        case ChannelResubscribed(channel=channel, generation=generation, error=error):
+            return f"{channel}: NOT subscribed again (generation {generation}): {error}"
+        case _:
+            return None
+
+
 def describe(event: Event) -> str:
     """One readable line for any event (unknown kinds fall back on ``repr``)."""
-    for part in (_describe_lifecycle, _describe_call, _describe_chat):
+    for part in (_describe_lifecycle, _describe_call, _describe_chat, _describe_channel):
         line = part(event)
         if line is not None:
             return line
