@@ -36,8 +36,9 @@ def register(subparsers: Subparsers) -> None:
         _demo,
         summary="run a self-verifying tour against an embedded engine",
         description="Start the reference engine in-process, connect simulated users and walk "
-        "through capabilities, presence, calls, chat, groups, push, media and a forced "
-        "reconnect. Every step verifies its outcome; the exit status is 0 only if all did.",
+        "through capabilities, presence, calls, chat, groups, push, media, a forced "
+        "reconnect and a presence room (channels). Every step verifies its outcome; the "
+        "exit status is 0 only if all did.",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.add_argument(

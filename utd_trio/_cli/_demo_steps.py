@@ -19,6 +19,7 @@ from .._events import (
 from ._demo_calls import accepted_call, presence, rejected_call
 from ._demo_cast import Stage, StepFailed
 from ._demo_chat import direct_chat, group_chat, media_upload, push_token
+from ._demo_rooms import rooms
 from ._format import describe_capabilities
 
 __all__ = ["STEPS", "Step"]
@@ -108,5 +109,6 @@ STEPS: tuple[Step, ...] = (
     Step("push", "a push-token registration", push_token),
     Step("media", "a media presign + upload", media_upload),
     Step("reconnect", "a forced reconnect loses nothing", reconnect),
+    Step("rooms", "a presence room: members, a client event, a broadcast, a resubscribe", rooms),
 )
 """The demo's steps, in order."""
