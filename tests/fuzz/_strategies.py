@@ -81,6 +81,38 @@ json_text = st.one_of(
 )
 
 
+def _around(before: str, bad: str, after: str) -> str:
+    return before + bad + after
+
+
+def _as_key(key: str) -> dict[str, Any]:
+    return {key: 1}
+
+
+lone_surrogate = st.characters(categories=["Cs"])
+surrogate_text: st.SearchStrategy[str] = st.builds(_around, text, lone_surrogate, text)
+"""Text holding a lone surrogate (``json.dumps`` writes it as a ``\\uXXXX`` escape)."""
+
+
+def _insert(items: list[Any], item: Any, at: int) -> list[Any]:
+    return [*items[:at], item, *items[at:]]
+
+
+def _put(fields: dict[str, Any], key: str, item: Any) -> dict[str, Any]:
+    return {**fields, key: item}
+
+
+with_surrogate: st.SearchStrategy[Any] = st.recursive(
+    surrogate_text | st.builds(_as_key, surrogate_text),
+    lambda inner: (
+        st.builds(_insert, st.lists(json_values, max_size=3), inner, st.integers(0, 3))
+        | st.builds(_put, st.dictionaries(text, json_values, max_size=3), text, inner)
+    ),
+    max_leaves=4,
+)
+"""A JSON value with a lone surrogate somewhere inside: a string or a key, at any depth."""
+
+
 def _utf8(s: str) -> bytes:
     return BigBytes(s.encode("utf-8"))
 
@@ -96,6 +128,9 @@ invalid_utf8 = st.sampled_from(
 
 bodies = st.one_of(
     st.just(b""),
+    st.builds(_put, st.dictionaries(text, json_values, max_size=3), text, with_surrogate).map(
+        lambda d: _utf8(json.dumps(d))
+    ),
     st.binary(max_size=200),
     invalid_utf8,
     json_text.map(_utf8),

@@ -27,8 +27,10 @@ from ._strategies import (
     choice_or_random,
     extra_headers,
     header_value,
+    json_values,
     query,
     text,
+    with_surrogate,
 )
 
 FUZZ = settings(
@@ -230,3 +232,36 @@ def test_bearer_routes_never_5xx(
         # Only unauthenticated surfaces may answer without a valid token (a 3xx is starlette
         # redirecting a trailing slash: no data).
         assert path == "/" or not path.startswith("/api/v1/"), (path, response.status_code)
+
+
+JSON_ROUTES = [
+    ("POST", MINT),
+    ("POST", "/api/v1/chat/groups"),
+    ("POST", "/api/v1/devices/push-token"),
+    ("DELETE", "/api/v1/devices/push-token"),
+    ("POST", "/api/v1/media/presign"),
+]
+FIELD_NAMES = ["identity", "name", "member_ids", "token", "platform", "filename", "x"]
+
+
+@FUZZ
+@given(
+    route=st.sampled_from(JSON_ROUTES),
+    fields=st.dictionaries(st.sampled_from(FIELD_NAMES) | text, json_values, max_size=3),
+    key=st.sampled_from(FIELD_NAMES) | text,
+    bad=with_surrogate,
+)
+def test_a_lone_surrogate_in_a_json_body_is_422(
+    host: EngineHost, route: tuple[str, str], fields: dict[str, Any], key: str, bad: Any
+) -> None:
+    method, path = route
+    project = host.engine.default_project
+    headers: dict[str, bytes | str] = (
+        {"X-App-Id": project.app_id, "X-App-Key": project.app_key}
+        if path == MINT
+        else {"Authorization": f"Bearer {host.state['token']}"}
+    )
+    body = json.dumps({**fields, key: bad}).encode()
+    response = host.run(_post_raw, host, method, path, headers, body, {})
+    assert response.status_code == 422, response.text
+    assert "surrogate" in response.json()["message"]

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ._host import EngineHost, engine_host
-from ._strategies import big, deep_json, json_values, text
+from ._strategies import big, deep_json, json_values, text, with_surrogate
 
 FUZZ = settings(
     max_examples=150,
@@ -202,3 +202,20 @@ def test_a_frame_of_exactly_one_mib_is_processed(host: EngineHost) -> None:
     replies = host.run(_case, host, payload)
     _check(replies)
     assert [r["data"]["code"] for r in replies] == ["unknown_event"]
+
+
+@settings(FUZZ, max_examples=60)
+@given(
+    event=st.sampled_from([*CONTRACT_EVENTS, "ping", "nope"]),
+    data=contract_data,
+    field=st.sampled_from([*FIELDS, "extra"]),
+    bad=with_surrogate,
+)
+def test_a_lone_surrogate_anywhere_is_refused(
+    host: EngineHost, event: str, data: dict[str, Any], field: str, bad: Any
+) -> None:
+    frame = json.dumps({"event": event, "ref": "s", "data": {**data, field: bad}})
+    replies = host.run(_case, host, frame)
+    assert [
+        (r["event"], r.get("ref"), r["data"]["status"], r["data"]["code"]) for r in replies
+    ] == [("error", "s", 422, "invalid")], replies
