@@ -21,7 +21,7 @@ def utd_trio_command(*argv: str) -> list[str]:
 
 def clean_env() -> dict[str, str]:
     """This environment without the developer's ``UTD_*`` / ``NO_COLOR`` settings."""
-    drop = ("UTD_BASE_URL", "UTD_APP_ID", "UTD_APP_KEY", "NO_COLOR")
+    drop = ("UTD_BASE_URL", "UTD_APP_ID", "UTD_APP_KEY", "UTD_APP_SECRET", "NO_COLOR")
     return {name: value for name, value in os.environ.items() if name not in drop}
 
 

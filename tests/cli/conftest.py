@@ -16,5 +16,5 @@ def tap() -> Tap:
 @pytest.fixture(autouse=True)
 def _no_utd_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """The ``UTD_*`` variables of the developer's shell must not leak into the tests."""
-    for name in ("UTD_BASE_URL", "UTD_APP_ID", "UTD_APP_KEY", "NO_COLOR"):
+    for name in ("UTD_BASE_URL", "UTD_APP_ID", "UTD_APP_KEY", "UTD_APP_SECRET", "NO_COLOR"):
         monkeypatch.delenv(name, raising=False)

@@ -26,6 +26,8 @@ async def test_demo_passes_quickly() -> None:
     text = out.getvalue()
     for step in STEPS:
         assert f"✔ {step.name}:" in text
+    assert STEPS[-1].name == "rooms"  # the channels step (issue 16), after the reconnect
+    assert "presence-demo-room: bob is back; members: alice (Alice), bob (Bob)" in text
     assert f"demo passed: {len(STEPS)}/{len(STEPS)} steps verified in" in text
     assert "\x1b[" not in text
 
@@ -44,6 +46,8 @@ async def test_demo_json_lines(tap: Tap) -> None:
     assert records[-1]["ok"] is True
     users = {r["user"] for r in records if r["kind"] == "event"}
     assert {"alice", "bob"} <= users
+    resubscribed = [r for r in records if r.get("event", {}).get("type") == "ChannelResubscribed"]
+    assert [(r["user"], r["event"]["error"]) for r in resubscribed] == [("bob", None)]
     assert all(isinstance(r["t"], float | int) and r["ts"] for r in records)
 
 

@@ -85,7 +85,9 @@ async def test_unreadable_ca_file(
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     from utd_trio._cli import main
 
-    for command in ("listen", "demo", "call", "presence", "send", "group create", "group list"):
+    commands = ["listen", "demo", "call", "presence", "send", "group create", "group list"]
+    commands += [f"channel {action}" for action in ("listen", "trigger", "broadcast", "list")]
+    for command in [*commands, "channel users"]:
         with pytest.raises(SystemExit) as info:
             main([*command.split(), "--help"])
         assert info.value.code == 0

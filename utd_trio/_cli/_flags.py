@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from typing import Any
+from typing import Any, cast
 
 from .._protocol import _vocab as v
 from .._protocol._channels import channel_kind, check_channel_name, compact_size
@@ -157,7 +157,7 @@ def json_object(text: str) -> dict[str, Any]:
         raise argparse.ArgumentTypeError(
             f'must be a JSON object like \'{{"name": "Alice"}}\', got {_cut(text)!r}'
         )
-    info: dict[str, Any] = value
+    info = cast("dict[str, Any]", value)
     try:
         size = compact_size(info, "the user info")
     except (TypeError, ValueError) as error:
