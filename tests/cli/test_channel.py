@@ -191,3 +191,16 @@ async def test_signaling_off_is_the_feature_disabled_message(utd_engine: Engine)
         assert (status, err.count("\n")) == (1, 1), err
         assert err.startswith(f"utd-trio channel {command}: signaling is not enabled"), err
         assert "Traceback" not in out + err
+
+
+async def test_listen_into_a_closed_pipe_stops_quietly(utd_engine: Engine) -> None:
+    listen = ["channel", "listen", ROOM, *client_args(utd_engine, "alice"), "--json"]
+    with trio.fail_after(30):
+        async with utd_trio(*listen) as alice:
+            await read_until(alice.stdout, b"joined")  # `| head -2`
+            assert alice.stdout is not None
+            await alice.stdout.aclose()
+            await utd_engine.drop_sockets("alice")  # events to write into the closed pipe
+            status, err = await finish(alice)
+        await utd_engine.wait_socket_count("alice", 0)
+    assert (status, err) == (141, "")
