@@ -38,6 +38,7 @@ import trio
 from utd_trio import Channel, ChannelEvent, MessageReceived, Signaling, open_signaling
 
 from ._common import Result, median, percentile, server_process
+from .channel_fanout import _tag  # pyright: ignore[reportPrivateUsage]
 
 TIME_CAP = 150.0  # the whole benchmark
 ROUND_WINDOW = 90.0  # the rounds stop early (and say so) past this
@@ -81,8 +82,7 @@ class Peer:
         task_status.started()
         async for ev in stream:
             if isinstance(ev, ChannelEvent):
-                data = ev.data
-                self.inbox.hit(data.get("tag") if isinstance(data, dict) else None)  # pyright: ignore[reportUnknownMemberType]
+                self.inbox.hit(_tag(ev.data))
 
     async def read_chat(self, task_status: trio.TaskStatus[None]) -> None:
         stream = self.sig.events(MessageReceived)
@@ -213,7 +213,7 @@ async def run(*, smoke: bool = False, n: int | None = None) -> Result:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--n", type=int)
     args = parser.parse_args()
