@@ -8,8 +8,8 @@ by round:
   ``get_message()`` + ``json.loads`` (the baseline of issue #3);
 - ``bare-tuned``: the same loop with trio-websocket tuned as the SDK used it until it got its
   own transport (256-message queue, 64 KiB reads);
-- ``transport``: the SDK's own transport (``utd_trio._websocket.WebSocket``: wsproto driven
-  by the reading task, no reader task) + ``json.loads``: the ceiling for the SDK;
+- ``transport``: the SDK's own transport (``utd_trio._transport._websocket.WebSocket``:
+  wsproto driven by the reading task, no reader task) + ``json.loads``: the SDK's ceiling;
 - ``websockets-trio`` (only when ``websockets`` >= 14 with its Trio implementation is
   importable, e.g. ``uv run --with 'websockets>=16' ...``): the same loop on the alternative
   transport, to show what a change behind the transport seam would buy;
@@ -35,8 +35,8 @@ import trio
 import trio_websocket
 
 from utd_trio import MessageReceived, PresenceChanged, open_signaling
-from utd_trio._connect import _MAX_MESSAGE, _RECEIVE_BUFFER
-from utd_trio._websocket import WebSocket
+from utd_trio._transport._connect import _MAX_MESSAGE, _RECEIVE_BUFFER
+from utd_trio._transport._websocket import WebSocket
 
 from ._common import Result, median, server_process
 

@@ -5,17 +5,8 @@ connection state and a close that always returns. ``utd_trio.testing`` ships a l
 engine to develop and test against.
 """
 
-from ._api import UTDApi as UTDApi
-from ._broadcast import EventStream as EventStream
-from ._broadcast import EventStreamStatistics as EventStreamStatistics
-from ._broadcast import Overflow as Overflow
-from ._channel import Channel as Channel
-from ._channel_auth import ChannelAuth as ChannelAuth
-from ._client import CloseInfo as CloseInfo
-from ._client import ConnectionStats as ConnectionStats
-from ._client import Hello as Hello
-from ._client import SignalClient as SignalClient
-from ._connect import open_signal_client as open_signal_client
+from ._domains._channel import Channel as Channel
+from ._domains._channel_auth import ChannelAuth as ChannelAuth
 from ._errors import ErrorCode as ErrorCode
 from ._errors import UTDStreamError as UTDStreamError
 from ._events import CallAccepted as CallAccepted
@@ -54,8 +45,17 @@ from ._models import PlanLimits as PlanLimits
 from ._models import PresenceInfo as PresenceInfo
 from ._models import Session as Session
 from ._models import UploadTicket as UploadTicket
+from ._rest._api import UTDApi as UTDApi
+from ._session._fanout import EventStream as EventStream
+from ._session._fanout import EventStreamStatistics as EventStreamStatistics
+from ._session._fanout import Overflow as Overflow
 from ._signaling import Signaling as Signaling
 from ._signaling import open_signaling as open_signaling
+from ._transport._client import CloseInfo as CloseInfo
+from ._transport._client import ConnectionStats as ConnectionStats
+from ._transport._client import Hello as Hello
+from ._transport._client import SignalClient as SignalClient
+from ._transport._connect import open_signal_client as open_signal_client
 
 __version__ = "0.1.0"
 

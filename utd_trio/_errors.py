@@ -126,9 +126,9 @@ class UTDStreamError(Exception):
 
 
 class UnfixableTransportError(UTDStreamError):
-    """A ``NETWORK`` failure that retrying cannot fix: the certificate does not verify, or
-    nothing listens at a loopback address.
+    """A ``NETWORK`` failure that retrying cannot fix.
 
+    The certificate does not verify, or nothing listens at a loopback address.
     `open_signaling` fails at once on it while making the *first* connection (its message
     says what to do); later reconnects keep retrying, so an engine restart is survived.
     Catch `UTDStreamError`: this subclass is an implementation detail of that decision.

@@ -10,10 +10,13 @@ from contextlib import asynccontextmanager
 import httpx
 import trio
 
-from ._api import UTDApi
-from ._channel_auth import ChannelAuth, GrantSource
-from ._connect import collapse, reraise
-from ._core import SessionCore, SessionProvider, Settings
+from ._domains._calls import CallVerbs
+from ._domains._channel_auth import ChannelAuth, GrantSource
+from ._domains._channels import ChannelVerbs
+from ._domains._chat import ChatVerbs
+from ._domains._groups import GroupVerbs
+from ._domains._media import MediaVerbs
+from ._domains._presence import PresenceVerbs
 from ._errors import UTDStreamError
 from ._events import Disconnected
 from ._models import ConnectionState
@@ -28,13 +31,10 @@ from ._protocol._validate import (
     check_seconds,
     check_size,
 )
-from ._supervisor import Supervisor
-from ._verbs_calls import CallVerbs
-from ._verbs_channels import ChannelVerbs
-from ._verbs_chat import ChatVerbs
-from ._verbs_groups import GroupVerbs
-from ._verbs_media import MediaVerbs
-from ._verbs_presence import PresenceVerbs
+from ._rest._api import UTDApi
+from ._session._core import SessionCore, SessionProvider, Settings
+from ._session._supervisor import Supervisor
+from ._transport._connect import collapse, reraise
 
 __all__ = ["Signaling", "open_signaling"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from utd_trio import ErrorCode, UTDStreamError
-from utd_trio._upload import CHUNK_SIZE, check_upload_url, open_source, put_headers
+from utd_trio._rest._upload import CHUNK_SIZE, check_upload_url, open_source, put_headers
 
 
 async def test_bytes_source() -> None:

@@ -87,7 +87,7 @@ async def test_filters_and_both_iteration_forms(utd_engine: Engine, creds: Creds
 def test_bad_subscription_arguments() -> None:
     sig: Signaling = object.__new__(Signaling)
     del sig  # constructing a real one needs a session; the hub is tested directly below
-    from utd_trio._broadcast import EventHub
+    from utd_trio._session._fanout import EventHub
 
     hub = EventHub()
     with pytest.raises(ValueError, match="buffer"):

@@ -9,7 +9,7 @@ import trio
 import trio.testing
 
 from utd_trio import Call, CallIncoming, ErrorCode, UTDStreamError, open_signaling
-from utd_trio._verbs_calls import new_call_id
+from utd_trio._domains._calls import new_call_id
 from utd_trio.testing import Engine, _calls
 
 from ._helpers import Creds, assert_quiet, peers

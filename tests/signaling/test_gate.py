@@ -9,7 +9,7 @@ import pytest
 import trio
 
 from utd_trio import ErrorCode, PresenceInfo, UTDStreamError
-from utd_trio._verbs_calls import new_call_id
+from utd_trio._domains._calls import new_call_id
 from utd_trio.testing import DEFAULT_PROJECT, Engine, ProjectConfig, open_engine
 
 from ._helpers import Creds, peers

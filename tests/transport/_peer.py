@@ -22,7 +22,7 @@ from wsproto.events import (
     Request,
 )
 
-from utd_trio._websocket import WebSocket
+from utd_trio._transport._websocket import WebSocket
 
 MAX_MESSAGE = 64 * 1024
 

@@ -9,8 +9,8 @@ import trio
 from wsproto.events import CloseConnection, TextMessage
 
 from utd_trio import ErrorCode, Session, UTDStreamError
-from utd_trio._connect import open_signal_client
 from utd_trio._protocol._codec import Frame
+from utd_trio._transport._connect import open_signal_client
 
 from ._peer import one_peer
 

@@ -8,7 +8,7 @@ import trio.testing
 from wsproto.events import AcceptConnection, BytesMessage, CloseConnection, Ping, Pong, TextMessage
 
 from utd_trio import ErrorCode, UTDStreamError
-from utd_trio._websocket import HandshakeRejected, WebSocket, WebSocketClosed
+from utd_trio._transport._websocket import HandshakeRejected, WebSocket, WebSocketClosed
 
 from ._peer import MAX_MESSAGE, connect, connected, one_peer
 

@@ -3,8 +3,9 @@
 `ModelEngine` stores messages the way the contract says (seq strictly increasing per
 conversation, idempotent on ``client_id``, history paging of §4) and keeps one socket of the
 user under test ("me") as a FIFO of frames. `Client` is the part of `Signaling` that matters
-for delivery — `DeliveryLedger` plus the `RecoveryJob` loop of `utd_trio._recovery`, with the
-async I/O replaced by explicit steps — and records everything it publishes.
+for delivery — `DeliveryLedger` plus the `RecoveryJob` loop of
+`utd_trio._domains._chat_recovery`, with the async I/O replaced by explicit steps — and
+records everything it publishes.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from utd_trio._protocol._recovery_job import Answer, FetchPage, ListConversation
 ME = "me"
 OTHER_DEVICE = "me (other device)"  # this user on another socket: its sends reach ours
 EPOCH = datetime(2026, 12, 1, tzinfo=UTC)
-ATTEMPTS = 3  # as utd_trio._recovery.RECOVERY_ATTEMPTS
+ATTEMPTS = 3  # as utd_trio._domains._chat_recovery.RECOVERY_ATTEMPTS
 
 # Conversation -> the senders who may write in it (besides this socket).
 CONVERSATIONS: dict[str, tuple[str, ...]] = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from utd_trio import ErrorCode
-from utd_trio._connect import _close_before_hello  # pyright: ignore[reportPrivateUsage]
 from utd_trio._protocol._classify import close_error, says_banned
+from utd_trio._transport._connect import _close_before_hello  # pyright: ignore[reportPrivateUsage]
 
 
 @pytest.mark.parametrize(

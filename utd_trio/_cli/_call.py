@@ -8,7 +8,7 @@ import math
 
 import trio
 
-from .._broadcast import EventStream
+from .. import EventStream, Signaling
 from .._errors import UTDStreamError
 from .._events import (
     CallAccepted,
@@ -22,7 +22,6 @@ from .._events import (
     Event,
 )
 from .._models import Call
-from .._signaling import Signaling
 from ._common import (
     EXIT_OK,
     EXIT_USAGE,

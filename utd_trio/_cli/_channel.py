@@ -13,7 +13,7 @@ from typing import Any
 
 import trio
 
-from .._channel import Channel
+from .. import Channel
 from .._events import (
     ChannelEvent,
     ChannelMemberAdded,

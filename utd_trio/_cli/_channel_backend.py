@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .._api import UTDApi
+from .. import UTDApi
 from .._errors import ErrorCode, UTDStreamError
 from .._protocol import _vocab as v
 from .._protocol._urls import check_base_url

@@ -37,7 +37,7 @@ from typing import TypeAlias
 
 import trio
 
-from .._api import UTDApi
+from .. import UTDApi
 from .._errors import UTDStreamError
 from .._protocol import _vocab as v
 from .._protocol._urls import check_base_url

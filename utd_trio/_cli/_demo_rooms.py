@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._api import UTDApi
-from .._channel import Channel
+from .. import Channel, UTDApi
 from .._events import (
     ChannelEvent,
     ChannelMemberAdded,

@@ -7,9 +7,9 @@ import sys
 
 import trio
 
+from .. import Signaling
 from .._errors import UTDStreamError
 from .._events import CallIncoming, Event
-from .._signaling import Signaling
 from ._common import (
     EXIT_OK,
     CommandError,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
-import ssl
 from typing import Any, Literal, cast
 
 from .._errors import ErrorCode, UTDStreamError

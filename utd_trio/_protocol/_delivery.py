@@ -3,7 +3,7 @@
 `DeliveryLedger` decides, for every chat message that reaches the session — live on the
 socket, as the answer to its own send, or from a history page during recovery — whether it is
 published, held or dropped as a duplicate. It has no I/O, no clock and no tasks; the async
-shell (`utd_trio._recovery`) feeds it and acts on its answers, and `RecoveryJob`
+shell (`utd_trio._domains._chat_recovery`) feeds it and acts on its answers, and `RecoveryJob`
 (`_recovery_job.py`) plans the history fetches that close a reconnect gap.
 
 "Accounted for" means exactly one of: delivered to this user as `MessageReceived`, or sent

@@ -18,18 +18,18 @@ from urllib.parse import urlencode
 
 import httpx
 
-from ._api_wire import as_object, checked, data_list, segment
-from ._models import JSONObject
-from ._protocol import _vocab as v
-from ._protocol._channels import (
+from .._models import JSONObject
+from .._protocol import _vocab as v
+from .._protocol._channels import (
     channel_kind,
     check_channel_name,
     check_user_info,
     compact_size,
     sign_grant,
 )
-from ._protocol._parse import parse_object, parse_str
-from ._protocol._validate import check_identity, check_non_empty
+from .._protocol._parse import parse_object, parse_str
+from .._protocol._validate import check_identity, check_non_empty
+from ._wire import as_object, checked, data_list, segment
 
 __all__ = ["ChannelBackend"]
 

@@ -11,7 +11,18 @@ from typing import Any
 
 import httpx
 
-from ._api_wire import (
+from .._models import Attachment, Conversation, Group, HistoryPage, PresenceInfo, UploadTicket
+from .._protocol import _vocab as v
+from .._protocol._parse import (
+    parse_conversation,
+    parse_group,
+    parse_history,
+    parse_presence_list,
+    parse_upload_ticket,
+)
+from .._protocol._validate import check_int_in, check_non_empty
+from ._upload import UploadData, check_upload_url, open_source, put_headers
+from ._wire import (
     MAX_HISTORY_LIMIT,
     PLATFORMS,
     PROVIDERS,
@@ -30,17 +41,6 @@ from ._api_wire import (
     parse_with,
     segment,
 )
-from ._models import Attachment, Conversation, Group, HistoryPage, PresenceInfo, UploadTicket
-from ._protocol import _vocab as v
-from ._protocol._parse import (
-    parse_conversation,
-    parse_group,
-    parse_history,
-    parse_presence_list,
-    parse_upload_ticket,
-)
-from ._protocol._validate import check_int_in, check_non_empty
-from ._upload import UploadData, check_upload_url, open_source, put_headers
 
 __all__ = ["RestVerbs"]
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ._api_wire import check_ids
-from ._client import SignalClient
-from ._core import SessionCore
-from ._events import Event, PresenceChanged
-from ._models import PresenceInfo
-from ._protocol import _vocab as v
-from ._protocol._parse import parse_presence_list
+from .._events import Event, PresenceChanged
+from .._models import PresenceInfo
+from .._protocol import _vocab as v
+from .._protocol._parse import parse_presence_list
+from .._rest._wire import check_ids
+from .._session._core import SessionCore
+from .._transport._client import SignalClient
 
 
 class PresenceVerbs(SessionCore):

@@ -17,9 +17,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
-from ._api import UTDApi
-from ._protocol._channels import parse_grant
-from ._protocol._urls import is_loopback
+from .._protocol._channels import parse_grant
+from .._protocol._urls import is_loopback
+from .._rest._api import UTDApi
 
 __all__ = ["ChannelAuth", "GrantSource"]
 

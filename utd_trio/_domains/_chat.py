@@ -4,8 +4,9 @@ Chat messages, receipts, typing, history and no-loss recovery across reconnects 
 
 `send_message` makes each message's ``client_id`` itself (a UUID). The engine is idempotent on
 it, so a send whose socket drops before the ack is sent again on the next connection with the
-same id and returns the one stored message — never a duplicate. Typing lives in `_typing.py`,
-the recovery of messages missed during a reconnect gap in `_recovery.py`.
+same id and returns the one stored message — never a duplicate. Typing lives in
+`_typing_indicators.py`, the recovery of messages missed during a reconnect gap in
+`_chat_recovery.py`.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ._models import Attachment, ChatMessage, Conversation, HistoryPage, JSONObject
-from ._protocol import _vocab as v
-from ._protocol._validate import check_count, check_metadata, check_non_empty, check_text
-from ._recovery import ChatRecovery
-from ._typing import ChatTyping, chat_target
+from .._models import Attachment, ChatMessage, Conversation, HistoryPage, JSONObject
+from .._protocol import _vocab as v
+from .._protocol._validate import check_count, check_metadata, check_non_empty, check_text
+from ._chat_recovery import ChatRecovery
+from ._typing_indicators import ChatTyping, chat_target
 
 
 class ChatVerbs(ChatTyping, ChatRecovery):

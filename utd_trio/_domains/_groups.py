@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ._core import SessionCore
-from ._models import Group
+from .._models import Group
+from .._session._core import SessionCore
 
 
 class GroupVerbs(SessionCore):

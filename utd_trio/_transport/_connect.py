@@ -12,15 +12,15 @@ from typing import NoReturn, cast
 
 import trio
 
+from .._errors import ErrorCode, UnfixableTransportError, UTDStreamError
+from .._models import Session
+from .._protocol import _vocab as v
+from .._protocol._classify import classify, close_error, transport_failure, transport_message
+from .._protocol._codec import Frame, decode_frame, event_key
+from .._protocol._parse import parse_float, parse_object, parse_str, parse_time
+from .._protocol._urls import is_loopback, redact_url, upgrade_target, ws_url_with_token
+from .._protocol._validate import check_bool, check_instance, check_seconds
 from ._client import ConnectionStats, Hello, SignalClient
-from ._errors import ErrorCode, UnfixableTransportError, UTDStreamError
-from ._models import Session
-from ._protocol import _vocab as v
-from ._protocol._classify import classify, close_error, transport_failure, transport_message
-from ._protocol._codec import Frame, decode_frame, event_key
-from ._protocol._parse import parse_float, parse_object, parse_str, parse_time
-from ._protocol._urls import is_loopback, redact_url, upgrade_target, ws_url_with_token
-from ._protocol._validate import check_bool, check_instance, check_seconds
 from ._tls import default_ssl_context
 from ._websocket import HandshakeRejected, Stream, WebSocket, WebSocketClosed
 

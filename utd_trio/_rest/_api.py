@@ -20,23 +20,23 @@ from urllib.parse import urlsplit
 import httpx
 import trio
 
-from ._api_channels import ChannelBackend
-from ._api_verbs import RestVerbs
-from ._api_wire import as_object, bearer_headers, check_header_value, checked, error_of, parse_with
-from ._errors import ErrorCode, UnfixableTransportError, UTDStreamError
-from ._models import Session
-from ._protocol import _vocab as v
-from ._protocol._classify import transport_failure, transport_message
-from ._protocol._parse import parse_session
-from ._protocol._urls import check_base_url, is_loopback
-from ._protocol._validate import (
+from .._errors import ErrorCode, UnfixableTransportError, UTDStreamError
+from .._models import Session
+from .._protocol import _vocab as v
+from .._protocol._classify import transport_failure, transport_message
+from .._protocol._parse import parse_session
+from .._protocol._urls import check_base_url, is_loopback
+from .._protocol._validate import (
     check_bool,
     check_identity,
     check_instance,
     check_mint_fields,
     check_seconds,
 )
-from ._tls import default_ssl_context
+from .._transport._tls import default_ssl_context
+from ._channels import ChannelBackend
+from ._verbs import RestVerbs
+from ._wire import as_object, bearer_headers, check_header_value, checked, error_of, parse_with
 
 __all__ = ["RefreshSession", "UTDApi"]
 

@@ -6,16 +6,16 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from ._broadcast import EventStream, Overflow
-from ._errors import ErrorCode, UTDStreamError
-from ._events import (
+from .._errors import ErrorCode, UTDStreamError
+from .._events import (
     ChannelEvent,
     ChannelMemberAdded,
     ChannelMemberRemoved,
     ChannelResubscribed,
     Event,
 )
-from ._protocol._channels import ChannelKind, channel_kind
+from .._protocol._channels import ChannelKind, channel_kind
+from .._session._fanout import EventStream, Overflow
 
 if TYPE_CHECKING:
     from ._channel_room import ChannelRoom

@@ -38,7 +38,7 @@ from wsproto.events import (
 )
 from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
-from ._errors import ErrorCode, UTDStreamError
+from .._errors import ErrorCode, UTDStreamError
 
 __all__ = ["HandshakeRejected", "Stream", "WebSocket", "WebSocketClosed"]
 

@@ -23,10 +23,10 @@ from typing import Any
 
 import trio
 
-from ._errors import ErrorCode, UTDStreamError
-from ._protocol import _vocab as v
-from ._protocol._classify import classify_error_frame
-from ._protocol._codec import Dropped, DropReason, Frame, decode_frame, encode_frame, event_key
+from .._errors import ErrorCode, UTDStreamError
+from .._protocol import _vocab as v
+from .._protocol._classify import classify_error_frame
+from .._protocol._codec import Dropped, DropReason, Frame, decode_frame, encode_frame, event_key
 from ._websocket import WebSocket, WebSocketClosed
 
 __all__ = ["CloseInfo", "ConnectionStats", "Hello", "SignalClient"]

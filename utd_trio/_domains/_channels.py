@@ -10,10 +10,10 @@ from collections.abc import AsyncGenerator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+from .._protocol._channels import channel_kind, check_channel_name, check_user_info
+from .._session._core import SessionCore
 from ._channel import Channel
 from ._channel_room import ChannelRoom
-from ._core import SessionCore
-from ._protocol._channels import channel_kind, check_channel_name, check_user_info
 
 
 class ChannelVerbs(SessionCore):

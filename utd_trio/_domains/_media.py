@@ -8,9 +8,9 @@ tokens are not gated by a plan capability; presign and upload need chat.
 
 from __future__ import annotations
 
-from ._core import SessionCore
-from ._models import Attachment, UploadTicket
-from ._upload import UploadData
+from .._models import Attachment, UploadTicket
+from .._rest._upload import UploadData
+from .._session._core import SessionCore
 
 
 class MediaVerbs(SessionCore):

@@ -15,9 +15,9 @@ from urllib.parse import urljoin, urlsplit
 
 import trio
 
-from ._errors import ErrorCode, UTDStreamError
-from ._protocol._urls import is_loopback
-from ._protocol._validate import shown
+from .._errors import ErrorCode, UTDStreamError
+from .._protocol._urls import is_loopback
+from .._protocol._validate import shown
 
 __all__ = ["UploadData", "UploadSource", "check_upload_url", "open_source", "put_headers"]
 

@@ -29,15 +29,15 @@ from typing import Any, Final
 
 import trio
 
-from ._client import SignalClient
-from ._core import SessionCore
-from ._errors import ErrorCode, UTDStreamError
-from ._events import Event, MessageReceived, ReceiptReceived, RecoveryFinished
-from ._models import ChatMessage
-from ._protocol import _vocab as v
-from ._protocol._delivery import DeliveryLedger
-from ._protocol._parse import WireFormatError, parse_message
-from ._protocol._recovery_job import Answer, ListConversations, RecoveryJob
+from .._errors import ErrorCode, UTDStreamError
+from .._events import Event, MessageReceived, ReceiptReceived, RecoveryFinished
+from .._models import ChatMessage
+from .._protocol import _vocab as v
+from .._protocol._delivery import DeliveryLedger
+from .._protocol._parse import WireFormatError, parse_message
+from .._protocol._recovery_job import Answer, ListConversations, RecoveryJob
+from .._session._core import SessionCore
+from .._transport._client import SignalClient
 
 log = logging.getLogger("utd_trio.chat")
 

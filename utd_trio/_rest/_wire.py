@@ -14,12 +14,12 @@ from urllib.parse import quote
 
 import httpx
 
-from ._errors import ErrorCode, UTDStreamError
-from ._models import Group, Session
-from ._protocol import _vocab as v
-from ._protocol._classify import classify_body, parse_retry_after
-from ._protocol._parse import WireFormatError, parse_group, parse_object
-from ._protocol._validate import (
+from .._errors import ErrorCode, UTDStreamError
+from .._models import Group, Session
+from .._protocol import _vocab as v
+from .._protocol._classify import classify_body, parse_retry_after
+from .._protocol._parse import WireFormatError, parse_group, parse_object
+from .._protocol._validate import (
     check_choice,
     check_content_type,
     check_count,

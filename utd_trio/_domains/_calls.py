@@ -14,17 +14,17 @@ from __future__ import annotations
 import secrets
 from typing import Any, Final
 
-from ._core import SessionCore
-from ._models import Call, CallAnswer
-from ._protocol import _vocab as v
-from ._protocol._parse import get_field, parse_int, parse_object, parse_str, parse_time
-from ._protocol._validate import (
+from .._models import Call, CallAnswer
+from .._protocol import _vocab as v
+from .._protocol._parse import get_field, parse_int, parse_object, parse_str, parse_time
+from .._protocol._validate import (
     check_bool,
     check_choice,
     check_identity,
     check_metadata,
     check_non_empty,
 )
+from .._session._core import SessionCore
 
 REJECT_REASONS: Final = frozenset({"declined", "busy"})
 """The reasons `reject_call` may give."""

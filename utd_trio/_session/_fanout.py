@@ -21,7 +21,7 @@ from typing import Any, Generic, Literal, NoReturn, Self, TypeVar
 
 import trio
 
-from ._events import Event
+from .._events import Event
 
 __all__ = ["EventHub", "EventStream", "EventStreamStatistics", "Overflow"]
 

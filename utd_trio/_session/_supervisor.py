@@ -12,15 +12,15 @@ import random
 
 import trio
 
-from ._client import CloseInfo, SignalClient
-from ._connect import open_signal_client
+from .._errors import ErrorCode, UnfixableTransportError, UTDStreamError
+from .._events import Disconnected
+from .._models import Session
+from .._protocol import _vocab as v
+from .._protocol._backoff import Backoff
+from .._protocol._classify import CloseAction, CloseDecision, close_error, decide_close
+from .._transport._client import CloseInfo, SignalClient
+from .._transport._connect import open_signal_client
 from ._core import ConnectHook, SessionCore
-from ._errors import ErrorCode, UnfixableTransportError, UTDStreamError
-from ._events import Disconnected
-from ._models import Session
-from ._protocol import _vocab as v
-from ._protocol._backoff import Backoff
-from ._protocol._classify import CloseAction, CloseDecision, close_error, decide_close
 
 log = logging.getLogger("utd_trio.supervisor")
 

@@ -19,12 +19,12 @@ from typing import Any
 
 import trio
 
-from ._client import SignalClient
-from ._core import SessionCore
-from ._errors import UTDStreamError
-from ._events import Event, TypingChanged
-from ._protocol import _vocab as v
-from ._protocol._validate import check_bool, check_identity, check_non_empty
+from .._errors import UTDStreamError
+from .._events import Event, TypingChanged
+from .._protocol import _vocab as v
+from .._protocol._validate import check_bool, check_identity, check_non_empty
+from .._session._core import SessionCore
+from .._transport._client import SignalClient
 
 log = logging.getLogger("utd_trio.chat")
 

@@ -16,23 +16,23 @@ from typing import Any
 
 import trio
 
-from ._api import UTDApi
-from ._broadcast import EventHub, EventStream, Overflow
-from ._client import ConnectionStats, SignalClient
-from ._errors import ErrorCode, UTDStreamError
-from ._events import CapabilitiesChanged, Connected, Disconnected, Event
-from ._models import Capabilities, ConnectionState, PlanLimits, Session
-from ._protocol import _vocab as v
-from ._protocol._codec import Frame, event_key
-from ._protocol._decode_events import decode_event
-from ._protocol._parse import WireFormatError, parse_capabilities, parse_session
-from ._protocol._validate import (
+from .._errors import ErrorCode, UTDStreamError
+from .._events import CapabilitiesChanged, Connected, Disconnected, Event
+from .._models import Capabilities, ConnectionState, PlanLimits, Session
+from .._protocol import _vocab as v
+from .._protocol._codec import Frame, event_key
+from .._protocol._decode_events import decode_event
+from .._protocol._parse import WireFormatError, parse_capabilities, parse_session
+from .._protocol._validate import (
     check_choice,
     check_provider_call,
     check_provider_reply,
     check_seconds,
     check_size,
 )
+from .._rest._api import UTDApi
+from .._transport._client import ConnectionStats, SignalClient
+from ._fanout import EventHub, EventStream, Overflow
 
 log = logging.getLogger("utd_trio.signaling")
 

@@ -22,20 +22,20 @@ from typing import Any
 
 import trio
 
-from ._broadcast import EventStream, Overflow
-from ._channel_auth import GrantSource
-from ._client import SignalClient
-from ._core import SessionCore
-from ._errors import ErrorCode, UTDStreamError
-from ._events import ChannelMemberAdded, ChannelMemberRemoved, Event
-from ._protocol import _vocab as v
-from ._protocol._channels import (
+from .._errors import ErrorCode, UTDStreamError
+from .._events import ChannelMemberAdded, ChannelMemberRemoved, Event
+from .._protocol import _vocab as v
+from .._protocol._channels import (
     ChannelTable,
     ClientEventLimiter,
     channel_kind,
     check_client_event,
 )
-from ._protocol._validate import check_choice, check_size
+from .._protocol._validate import check_choice, check_size
+from .._session._core import SessionCore
+from .._session._fanout import EventStream, Overflow
+from .._transport._client import SignalClient
+from ._channel_auth import GrantSource
 
 __all__ = ["ChannelRoom"]
 

@@ -1,0 +1,1 @@
+"""The REST layer: `UTDApi` (httpx), its endpoints, reply decoding and uploads."""

@@ -1,0 +1,1 @@
+"""The session shell: state across connections, the supervisor (reconnects), event fan-out."""

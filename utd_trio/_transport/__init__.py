@@ -1,0 +1,1 @@
+"""The transport layer: one WebSocket connection (wsproto), its dial and handshake, TLS."""
