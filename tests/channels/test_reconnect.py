@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import trio
 
 from utd_trio import (
@@ -10,7 +12,9 @@ from utd_trio import (
     ChannelMemberRemoved,
     ChannelResubscribed,
     Disconnected,
+    ErrorCode,
     Event,
+    UTDStreamError,
     open_signaling,
 )
 from utd_trio.testing import Engine
@@ -128,3 +132,32 @@ async def test_subscribe_asked_while_the_socket_is_down_is_sent_once_it_is_up(
             async with alice.subscribe_channel("later") as later, later.events() as events:
                 await api.broadcast("later", "hello", None)
                 assert (await next_of(events, ChannelEvent)).event == "hello"
+
+
+async def test_a_socket_dying_while_the_grant_is_fetched_starts_over_on_the_next(
+    utd_engine: Engine, creds: Creds
+) -> None:
+    # The development grant is asked for the old socket_id, which the engine no longer knows
+    # by the time it answers (403): the subscribe must not fail for that, but start over on
+    # the new socket.
+    with trio.fail_after(10):
+        async with open_signaling(**creds(utd_engine, "alice")) as alice:
+            real = alice.api.channel_grant
+            refused: list[UTDStreamError] = []
+
+            async def grant_after_a_drop(*args: Any) -> Any:
+                if not refused:
+                    await utd_engine.drop_sockets("alice", code=1011)
+                    try:
+                        return await real(*args)
+                    except UTDStreamError as exc:
+                        refused.append(exc)
+                        raise
+                return await real(*args)
+
+            api: Any = alice.api
+            api.channel_grant = grant_after_a_drop
+            async with alice.subscribe_channel("private-x") as ch:
+                assert [e.code for e in refused] == [ErrorCode.FORBIDDEN]
+                assert ch.kind == "private"
+                assert alice.generation == 2

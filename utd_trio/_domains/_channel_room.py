@@ -67,9 +67,11 @@ class ChannelRoom:
                 data = await self._subscribe_data(client, name)
                 remaining = max(deadline - trio.current_time(), 0.0)
                 ack = await client.request(v.REQ_CHANNEL_SUBSCRIBE, data, timeout=remaining)
-            except UTDStreamError as exc:
-                if exc.code is ErrorCode.NETWORK and client.is_closed:
-                    continue  # that connection died: start over on the next
+            except UTDStreamError:
+                if client.is_closed:
+                    # That connection died meanwhile (its grant may have been refused for a
+                    # socket that is gone, or the request lost): start over on the next.
+                    continue
                 raise
             self._landed(self.table.subscribed(name, generation, ack))
             return
