@@ -5,9 +5,30 @@ connection state and a close that always returns. ``utd_trio.testing`` ships a l
 engine to develop and test against.
 """
 
+from ._domains._calls import Calls as Calls
 from ._domains._channel import Channel as Channel
 from ._domains._channel_auth import ChannelAuth as ChannelAuth
+from ._domains._channels import Channels as Channels
+from ._domains._chat import Chat as Chat
+from ._domains._groups import Groups as Groups
+from ._domains._media import Media as Media
+from ._domains._presence import Presence as Presence
+from ._errors import Banned as Banned
+from ._errors import Conflict as Conflict
+from ._errors import ConnectionFailed as ConnectionFailed
 from ._errors import ErrorCode as ErrorCode
+from ._errors import FeatureDisabled as FeatureDisabled
+from ._errors import Forbidden as Forbidden
+from ._errors import IdentityMintDisabled as IdentityMintDisabled
+from ._errors import InvalidRequest as InvalidRequest
+from ._errors import LimitExceeded as LimitExceeded
+from ._errors import NotFound as NotFound
+from ._errors import ProtocolError as ProtocolError
+from ._errors import RateLimited as RateLimited
+from ._errors import ServerError as ServerError
+from ._errors import SessionClosed as SessionClosed
+from ._errors import TimedOut as TimedOut
+from ._errors import Unauthorized as Unauthorized
 from ._errors import UTDStreamError as UTDStreamError
 from ._events import CallAccepted as CallAccepted
 from ._events import CallAnsweredElsewhere as CallAnsweredElsewhere
@@ -45,12 +66,12 @@ from ._models import PlanLimits as PlanLimits
 from ._models import PresenceInfo as PresenceInfo
 from ._models import Session as Session
 from ._models import UploadTicket as UploadTicket
+from ._open import open_signaling as open_signaling
 from ._rest._api import UTDApi as UTDApi
 from ._session._fanout import EventStream as EventStream
 from ._session._fanout import EventStreamStatistics as EventStreamStatistics
 from ._session._fanout import Overflow as Overflow
 from ._signaling import Signaling as Signaling
-from ._signaling import open_signaling as open_signaling
 from ._transport._client import CloseInfo as CloseInfo
 from ._transport._client import ConnectionStats as ConnectionStats
 from ._transport._client import Hello as Hello
@@ -61,6 +82,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Attachment",
+    "Banned",
     "Call",
     "CallAccepted",
     "CallAnswer",
@@ -71,6 +93,7 @@ __all__ = [
     "CallMissed",
     "CallRejected",
     "CallRinging",
+    "Calls",
     "Capabilities",
     "CapabilitiesChanged",
     "Channel",
@@ -79,9 +102,13 @@ __all__ = [
     "ChannelMemberAdded",
     "ChannelMemberRemoved",
     "ChannelResubscribed",
+    "Channels",
+    "Chat",
     "ChatMessage",
     "CloseInfo",
+    "Conflict",
     "Connected",
+    "ConnectionFailed",
     "ConnectionState",
     "ConnectionStats",
     "Conversation",
@@ -90,24 +117,39 @@ __all__ = [
     "Event",
     "EventStream",
     "EventStreamStatistics",
+    "FeatureDisabled",
+    "Forbidden",
     "Group",
     "GroupChanged",
     "GroupMember",
+    "Groups",
     "Hello",
     "HistoryPage",
+    "IdentityMintDisabled",
+    "InvalidRequest",
+    "LimitExceeded",
+    "Media",
     "MessageReceived",
+    "NotFound",
     "Overflow",
     "PlanLimits",
+    "Presence",
     "PresenceChanged",
     "PresenceInfo",
+    "ProtocolError",
+    "RateLimited",
     "ReceiptReceived",
     "RecoveryFinished",
+    "ServerError",
     "Session",
+    "SessionClosed",
     "SignalClient",
     "Signaling",
+    "TimedOut",
     "TypingChanged",
     "UTDApi",
     "UTDStreamError",
+    "Unauthorized",
     "UploadTicket",
     "open_signal_client",
     "open_signaling",

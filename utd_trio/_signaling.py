@@ -1,51 +1,64 @@
-"""`open_signaling()`: the nursery-scoped session that most users touch."""
+"""`Signaling`: the facade of a session — lifecycle, state, events, and the domain verbs.
+
+The facade composes; it does not inherit. It holds the session core (`SessionCore`: state
+across connections, requests, event ingest), the supervisor, and one component per domain,
+each also reachable as a namespace: ``sig.presence``, ``sig.calls``, ``sig.chat``,
+``sig.groups``, ``sig.media``, ``sig.channels``. The flat verbs (``sig.invite(...)``,
+``sig.send_message(...)``, …) forward to them and are documented there.
+"""
 
 from __future__ import annotations
 
 import random
-import ssl
-from collections.abc import AsyncGenerator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
 
-import httpx
 import trio
 
-from ._domains._calls import CallVerbs
-from ._domains._channel_auth import ChannelAuth, GrantSource
-from ._domains._channels import ChannelVerbs
-from ._domains._chat import ChatVerbs
-from ._domains._groups import GroupVerbs
-from ._domains._media import MediaVerbs
-from ._domains._presence import PresenceVerbs
-from ._errors import UTDStreamError
-from ._events import Disconnected
-from ._models import ConnectionState
-from ._protocol import _vocab as v
-from ._protocol._validate import (
-    check_bool,
-    check_callable,
-    check_identity,
-    check_instance,
-    check_mint_fields,
-    check_non_empty,
-    check_seconds,
-    check_size,
+from ._domains._calls import Calls
+from ._domains._channel import Channel
+from ._domains._channel_auth import GrantSource
+from ._domains._channels import Channels
+from ._domains._chat import Chat
+from ._domains._groups import Groups
+from ._domains._media import Media
+from ._domains._presence import Presence
+from ._events import Disconnected, Event
+from ._models import (
+    Attachment,
+    Call,
+    CallAnswer,
+    Capabilities,
+    ChatMessage,
+    ConnectionState,
+    Conversation,
+    Group,
+    HistoryPage,
+    JSONObject,
+    PlanLimits,
+    PresenceInfo,
+    UploadTicket,
 )
+from ._protocol import _vocab as v
 from ._rest._api import UTDApi
+from ._rest._upload import UploadData
 from ._session._core import SessionCore, SessionProvider, Settings
+from ._session._fanout import EventStream, Overflow
 from ._session._supervisor import Supervisor
-from ._transport._connect import collapse, reraise
+from ._transport._client import ConnectionStats, SignalClient
 
-__all__ = ["Signaling", "open_signaling"]
+__all__ = ["Signaling"]
 
 
-class Signaling(
-    PresenceVerbs, CallVerbs, ChatVerbs, GroupVerbs, MediaVerbs, ChannelVerbs, SessionCore
-):
-    """A live UTD-Stream session of one user: lifecycle, events and the domain verbs.
+class Signaling:
+    """A live UTD-Stream session of one user: lifecycle, state, events and the domain verbs.
 
-    Made by `open_signaling`; valid inside its ``async with`` block. See `SessionCore` for the
-    state, events and request machinery shared by every domain.
+    Made by `open_signaling`; valid inside its ``async with`` block. The verbs of each
+    domain are on a namespace — `sig.presence <Presence>`, `sig.calls <Calls>`,
+    `sig.chat <Chat>`, `sig.groups <Groups>`, `sig.media <Media>`,
+    `sig.channels <Channels>` — and, for the common ones, directly on the session
+    (``sig.invite`` is ``sig.calls.invite``).
     """
 
     def __init__(
@@ -60,7 +73,7 @@ class Signaling(
         rng: random.Random | None = None,
         grants: GrantSource | None = None,
     ) -> None:
-        super().__init__(
+        core = SessionCore(
             app_id=app_id,
             user_id=user_id,
             name=name,
@@ -68,9 +81,15 @@ class Signaling(
             session_provider=session_provider,
             settings=settings,
         )
-        if grants is not None:
-            self._room.grants = grants
-        self._supervisor = Supervisor(self, rng)
+        self._core = core
+        # Each component registers its event and connect hooks, in this order.
+        self._presence = Presence(core)
+        self._calls = Calls(core)
+        self._chat = Chat(core)
+        self._groups = Groups(core)
+        self._media = Media(core)
+        self._channels = Channels(core, grants or GrantSource(None, None, allow_insecure=False))
+        self._supervisor = Supervisor(core, rng)
         self._stop = trio.CancelScope()
         self._stopped = trio.Event()
 
@@ -79,6 +98,148 @@ class Signaling(
             f"<Signaling app_id={self.app_id!r} user_id={self.user_id!r} "
             f"state={self.state.value} generation={self.generation}>"
         )
+
+    # --- namespaces ------------------------------------------------------------------------
+
+    @property
+    def presence(self) -> Presence:
+        """Presence: watch users' online state."""
+        return self._presence
+
+    @property
+    def calls(self) -> Calls:
+        """1:1 call invitations."""
+        return self._calls
+
+    @property
+    def chat(self) -> Chat:
+        """Messages, receipts, typing, history, recovery."""
+        return self._chat
+
+    @property
+    def groups(self) -> Groups:
+        """Chat groups and their members."""
+        return self._groups
+
+    @property
+    def media(self) -> Media:
+        """Push tokens and media uploads."""
+        return self._media
+
+    @property
+    def channels(self) -> Channels:
+        """Rooms and broadcast (Pusher-style channels)."""
+        return self._channels
+
+    # --- identity and state --------------------------------------------------------------
+
+    @property
+    def app_id(self) -> str:
+        """The project's app id."""
+        return self._core.app_id
+
+    @property
+    def user_id(self) -> str:
+        """The identity this session acts as."""
+        return self._core.user_id
+
+    @property
+    def api(self) -> UTDApi:
+        """The REST client bound to the live session (every REST verb is here)."""
+        return self._core.api
+
+    @property
+    def state(self) -> ConnectionState:
+        """CONNECTING, CONNECTED, RECONNECTING or CLOSED, from the last proof of life."""
+        return self._core.state
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """The current flags and limits (None fields: unknown)."""
+        return self._core.capabilities
+
+    @property
+    def signaling_enabled(self) -> bool | None:
+        """Whether calls, presence and channels are enabled; None when the engine did not say."""
+        return self._core.signaling_enabled
+
+    @property
+    def chat_enabled(self) -> bool | None:
+        """Whether chat is enabled; None when the engine did not say."""
+        return self._core.chat_enabled
+
+    @property
+    def plan_limits(self) -> PlanLimits | None:
+        """The plan's limits, or None when the engine did not send them."""
+        return self._core.plan_limits
+
+    @property
+    def generation(self) -> int:
+        """How many connections this session has had (1 after the first connect)."""
+        return self._core.generation
+
+    @property
+    def reconnects(self) -> int:
+        """How many times the session connected again after a drop."""
+        return self._core.reconnects
+
+    @property
+    def last_disconnect(self) -> Disconnected | None:
+        """The last `Disconnected` event, if any."""
+        return self._core.last_disconnect
+
+    @property
+    def stats(self) -> ConnectionStats:
+        """Counters of the connection: inbound frames dropped, by reason."""
+        return self._core.stats
+
+    @property
+    def client(self) -> SignalClient | None:
+        """The live low-level `SignalClient`, if a connection is open."""
+        return self._core.client
+
+    # --- events, waiting, raw requests ---------------------------------------------------
+
+    def events(
+        self,
+        *types: type[Event],
+        buffer: int | None = None,
+        overflow: Overflow = "drop_oldest",
+    ) -> EventStream[Event]:
+        """Subscribe to events (all, or only ``types``) published from now on.
+
+        Each stream has its own bounded buffer (``buffer``, default the session's
+        ``event_buffer``). ``overflow="drop_oldest"`` drops the oldest event when full and
+        counts it (`EventStream.statistics`); ``"block"`` never drops and delays delivery
+        instead. Neither policy can stall the connection or its heartbeat.
+        """
+        return self._core.events(*types, buffer=buffer, overflow=overflow)
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        """Wait until a connection is established.
+
+        Raises:
+            UTDStreamError: TIMEOUT after ``timeout`` seconds; CLOSED if the session ends.
+        """
+        await self._core.wait_connected(timeout)
+
+    async def request(
+        self,
+        event: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        idempotent: bool = False,
+    ) -> dict[str, Any]:
+        """Send a raw request (any event name) on the live connection; return the ack data.
+
+        For requests this SDK has no verb for. While reconnecting it waits (within
+        ``timeout``, default the session's request timeout) for the next connection; an
+        ``idempotent`` request whose connection dies before the reply is sent again.
+        """
+        return await self._core.request(event, data, timeout=timeout, idempotent=idempotent)
+
+    # --- lifecycle -----------------------------------------------------------------------
 
     async def aclose(self) -> None:
         """End the session now (closing the socket with 1000); idempotent.
@@ -89,15 +250,16 @@ class Signaling(
         await self._stopped.wait()
         self._finalize(Disconnected(v.CLOSE_NORMAL, "closed by the user", will_retry=False))
         # REST verbs end with the session too: later calls raise CLOSED like socket verbs.
-        with trio.CancelScope(shield=True), trio.move_on_after(self.settings.close_timeout):
+        bound = self._core.settings.close_timeout
+        with trio.CancelScope(shield=True), trio.move_on_after(bound):
             await self.api.aclose()
 
     def _finalize(self, final: Disconnected) -> None:
         """Publish the last `Disconnected` and end the event streams (once)."""
-        if self.state is ConnectionState.CLOSED:
+        if self._core.state is ConnectionState.CLOSED:
             return
-        self.on_disconnected(final)
-        self.on_closed()
+        self._core.on_disconnected(final)
+        self._core.on_closed()
 
     async def _supervise(self, *, task_status: trio.TaskStatus[None]) -> None:
         try:
@@ -106,161 +268,165 @@ class Signaling(
         finally:
             self._stopped.set()
 
+    # --- flat verbs (each forwards to its namespace, where it is documented) -------------
 
-@asynccontextmanager
-async def open_signaling(
-    *,
-    app_id: str,
-    user_id: str,
-    app_key: str | None = None,
-    session_provider: SessionProvider | None = None,
-    base_url: str = v.DEFAULT_BASE_URL,
-    name: str | None = None,
-    ssl_context: ssl.SSLContext | None = None,
-    allow_insecure: bool = False,
-    http_client: httpx.AsyncClient | None = None,
-    connect_timeout: float = 20.0,
-    request_timeout: float = 10.0,
-    heartbeat_timeout: float = v.DEFAULT_HEARTBEAT_TIMEOUT,
-    close_timeout: float = 2.0,
-    event_buffer: int = 1024,
-    backoff_base: float = 0.5,
-    backoff_cap: float = 30.0,
-    rng: random.Random | None = None,
-    channel_auth: ChannelAuth = None,
-    channel_auth_headers: Mapping[str, str] | None = None,
-) -> AsyncGenerator[Signaling]:
-    """Open a supervised session for ``user_id`` and yield it once the first connection is up.
+    @property
+    def presence_subscriptions(self) -> frozenset[str]:
+        """`Presence.presence_subscriptions`."""
+        return self._presence.presence_subscriptions
 
-    Exactly one of ``app_key`` (development mint, identity asserted by the client) or
-    ``session_provider`` (an async callable returning the mint JSON from your own backend,
-    called on every (re)connect) must be given.
+    def known_presence(self, user_id: str) -> PresenceInfo | None:
+        """`Presence.known_presence`."""
+        return self._presence.known_presence(user_id)
 
-    The block owns a nursery running the supervisor (mint → connect → heartbeat → reconnect
-    with full-jitter backoff) and the event dispatcher. Leaving it — normally, by exception or
-    by cancellation — closes the socket with 1000 within ``close_timeout`` seconds.
+    async def subscribe_presence(self, user_ids: Sequence[str]) -> tuple[PresenceInfo, ...]:
+        """`Presence.subscribe_presence`."""
+        return await self._presence.subscribe_presence(user_ids)
 
-    Args:
-        app_id: the project's public app id.
-        user_id: the identity to act as (1–128 of ``[A-Za-z0-9_.@-]``).
-        app_key: the project's publishable app key (development mint).
-        session_provider: async callable returning the engine's mint JSON (or a `Session`).
-        base_url: the engine's REST base URL.
-        name: display name sent with the mint.
-        ssl_context: TLS context (e.g. trusting a private CA) for REST and WebSocket.
-        allow_insecure: allow plain http/ws to non-loopback hosts.
-        http_client: an `httpx.AsyncClient` to share (not closed by the session).
-        connect_timeout: how long the *first* connection may take, retries included.
-        request_timeout: default deadline of a request, waiting for a reconnect included.
-        heartbeat_timeout: extra silence tolerated beyond the heartbeat interval.
-        close_timeout: bound on the close when leaving the block.
-        event_buffer: default buffer size of each event stream.
-        backoff_base: first backoff ceiling in seconds.
-        backoff_cap: largest backoff ceiling in seconds.
-        rng: random source of the backoff jitter (for reproducible tests).
-        channel_auth: where grants for private and presence channels come from: None
-            (the engine's development endpoint), the URL of your backend's Pusher-style
-            auth endpoint (form POST of ``socket_id`` and ``channel_name``), or an async
-            callable ``(socket_id, channel_name) -> grant``.
-        channel_auth_headers: headers sent to a ``channel_auth`` URL (e.g. your own
-            session cookie or token).
+    async def unsubscribe_presence(self, user_ids: Sequence[str]) -> None:
+        """`Presence.unsubscribe_presence`."""
+        await self._presence.unsubscribe_presence(user_ids)
 
-    Raises:
-        ValueError: a bad argument, before any network call, naming it (a wrong type is
-            also a TypeError): blank ids, timeouts and backoffs that are not finite
-            numbers > 0, an ``event_buffer`` < 1, a non-bool ``allow_insecure``, text with
-            a lone surrogate, plain http to a host that is not loopback.
-        UTDStreamError: a terminal error (banned, identity mint disabled, 4003), or bad
-            credentials / no connection within ``connect_timeout`` at the start.
-    """
-    check_non_empty(app_id, "app_id")
-    check_identity(user_id, "user_id")
-    if (app_key is None) == (session_provider is None):
-        raise ValueError("pass exactly one of app_key or session_provider")
-    if app_key is not None:
-        check_non_empty(app_key, "app_key")
-    else:
-        check_callable(session_provider, "session_provider")
-    if name is not None:
-        check_mint_fields({"name": name})
-    check_instance(ssl_context, "ssl_context", ssl.SSLContext, "an ssl.SSLContext")
-    check_bool(allow_insecure, "allow_insecure")
-    check_instance(http_client, "http_client", httpx.AsyncClient, "an httpx.AsyncClient")
-    for label, seconds in (
-        ("connect_timeout", connect_timeout),
-        ("request_timeout", request_timeout),
-        ("heartbeat_timeout", heartbeat_timeout),
-        ("close_timeout", close_timeout),
-        ("backoff_base", backoff_base),
-        ("backoff_cap", backoff_cap),
-    ):
-        check_seconds(seconds, label)
-    if backoff_cap < backoff_base:
-        raise ValueError(
-            f"backoff_cap ({backoff_cap!r}) must be >= backoff_base ({backoff_base!r})"
+    async def invite(
+        self, to: str, *, video: bool = False, metadata: dict[str, Any] | None = None
+    ) -> Call:
+        """`Calls.invite`."""
+        return await self._calls.invite(to, video=video, metadata=metadata)
+
+    async def ringing(self, call_id: str) -> None:
+        """`Calls.ringing`."""
+        await self._calls.ringing(call_id)
+
+    async def accept_call(self, call_id: str) -> CallAnswer:
+        """`Calls.accept_call`."""
+        return await self._calls.accept_call(call_id)
+
+    async def reject_call(self, call_id: str, reason: str | None = None) -> None:
+        """`Calls.reject_call`."""
+        await self._calls.reject_call(call_id, reason)
+
+    async def cancel_call(self, call_id: str) -> None:
+        """`Calls.cancel_call`."""
+        await self._calls.cancel_call(call_id)
+
+    async def end_call(self, call_id: str) -> int | None:
+        """`Calls.end_call`."""
+        return await self._calls.end_call(call_id)
+
+    async def send_message(
+        self,
+        *,
+        to: str | None = None,
+        group_id: str | None = None,
+        text: str | None = None,
+        attachment: Attachment | None = None,
+        metadata: JSONObject | None = None,
+    ) -> ChatMessage:
+        """`Chat.send_message`."""
+        return await self._chat.send_message(
+            to=to, group_id=group_id, text=text, attachment=attachment, metadata=metadata
         )
-    check_size(event_buffer, "event_buffer")
-    check_instance(rng, "rng", random.Random, "a random.Random")
-    grants = GrantSource(channel_auth, channel_auth_headers, allow_insecure=allow_insecure)
-    settings = Settings(
-        ssl_context=ssl_context,
-        allow_insecure=allow_insecure,
-        connect_timeout=connect_timeout,
-        request_timeout=request_timeout,
-        heartbeat_timeout=heartbeat_timeout,
-        close_timeout=close_timeout,
-        event_buffer=event_buffer,
-        backoff_base=backoff_base,
-        backoff_cap=backoff_cap,
-    )
-    api = UTDApi(
-        app_id=app_id,
-        base_url=base_url,
-        app_key=app_key,
-        http_client=http_client,
-        ssl_context=ssl_context,
-        allow_insecure=allow_insecure,
-        timeout=request_timeout,
-    )
-    sig = Signaling(
-        app_id=app_id,
-        user_id=user_id,
-        name=name,
-        api=api,
-        session_provider=session_provider,
-        settings=settings,
-        rng=rng,
-        grants=grants,
-    )
-    final = Disconnected(v.CLOSE_NORMAL, "closed by the user", will_retry=False)
-    mine: Exception | None = None
-    try:
-        try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(sig.hub.run_dispatcher)
-                await nursery.start(sig._supervise)  # pyright: ignore[reportPrivateUsage]
-                try:
-                    yield sig
-                except Exception as exc:
-                    # The user's own exception never enters the nursery: it is not wrapped
-                    # in a group, not mistaken for the library's I/O failure, and leaves
-                    # the block unchanged (same object, same traceback) after the teardown.
-                    mine = exc
-                finally:
-                    nursery.cancel_scope.cancel()
-        except BaseExceptionGroup as group:
-            error = collapse(group)
-            if mine is None:
-                if isinstance(error, UTDStreamError):
-                    final = Disconnected(error.status, error.message, will_retry=False)
-                reraise(error)
-        except UTDStreamError as error:
-            if mine is None:
-                final = Disconnected(error.status, error.message, will_retry=False)
-                raise
-        if mine is not None:
-            raise mine
-    finally:
-        sig._finalize(final)  # pyright: ignore[reportPrivateUsage]
-        with trio.CancelScope(shield=True), trio.move_on_after(close_timeout):
-            await api.aclose()
+
+    async def mark_delivered(self, conversation_id: str, up_to_seq: int) -> None:
+        """`Chat.mark_delivered`."""
+        await self._chat.mark_delivered(conversation_id, up_to_seq)
+
+    async def mark_read(self, conversation_id: str, up_to_seq: int) -> None:
+        """`Chat.mark_read`."""
+        await self._chat.mark_read(conversation_id, up_to_seq)
+
+    async def history(
+        self,
+        conversation_id: str,
+        *,
+        after: int | None = None,
+        before: int | None = None,
+        limit: int = 50,
+    ) -> HistoryPage:
+        """`Chat.history`."""
+        return await self._chat.history(conversation_id, after=after, before=before, limit=limit)
+
+    async def conversations(self) -> tuple[Conversation, ...]:
+        """`Chat.conversations`."""
+        return await self._chat.conversations()
+
+    async def set_typing(
+        self, *, to: str | None = None, group_id: str | None = None, typing: bool = True
+    ) -> None:
+        """`Chat.set_typing`."""
+        await self._chat.set_typing(to=to, group_id=group_id, typing=typing)
+
+    def typing_users(self, conversation_id: str) -> frozenset[str]:
+        """`Chat.typing_users`."""
+        return self._chat.typing_users(conversation_id)
+
+    def last_delivered_seq(self, conversation_id: str) -> int | None:
+        """`Chat.last_delivered_seq`."""
+        return self._chat.last_delivered_seq(conversation_id)
+
+    async def create_group(self, name: str, member_ids: Sequence[str]) -> Group:
+        """`Groups.create_group`."""
+        return await self._groups.create_group(name, member_ids)
+
+    async def list_groups(self) -> tuple[Group, ...]:
+        """`Groups.list_groups`."""
+        return await self._groups.list_groups()
+
+    async def get_group(self, group_id: str) -> Group:
+        """`Groups.get_group`."""
+        return await self._groups.get_group(group_id)
+
+    async def rename_group(self, group_id: str, name: str) -> Group:
+        """`Groups.rename_group`."""
+        return await self._groups.rename_group(group_id, name)
+
+    async def add_group_members(self, group_id: str, user_ids: Sequence[str]) -> Group:
+        """`Groups.add_group_members`."""
+        return await self._groups.add_group_members(group_id, user_ids)
+
+    async def remove_group_member(self, group_id: str, user_id: str) -> Group:
+        """`Groups.remove_group_member`."""
+        return await self._groups.remove_group_member(group_id, user_id)
+
+    async def set_group_role(self, group_id: str, user_id: str, role: str) -> Group:
+        """`Groups.set_group_role`."""
+        return await self._groups.set_group_role(group_id, user_id, role)
+
+    async def leave_group(self, group_id: str) -> None:
+        """`Groups.leave_group`."""
+        await self._groups.leave_group(group_id)
+
+    async def register_push_token(self, token: str, *, platform: str, provider: str) -> None:
+        """`Media.register_push_token`."""
+        await self._media.register_push_token(token, platform=platform, provider=provider)
+
+    async def unregister_push_token(self, token: str) -> None:
+        """`Media.unregister_push_token`."""
+        await self._media.unregister_push_token(token)
+
+    async def presign_upload(
+        self, filename: str, content_type: str, size: int, conversation_id: str | None = None
+    ) -> UploadTicket:
+        """`Media.presign_upload`."""
+        return await self._media.presign_upload(
+            filename, content_type, size, conversation_id=conversation_id
+        )
+
+    async def upload(
+        self,
+        data: UploadData,
+        *,
+        content_type: str,
+        filename: str | None = None,
+        conversation_id: str | None = None,
+    ) -> Attachment:
+        """`Media.upload`."""
+        return await self._media.upload(
+            data, content_type=content_type, filename=filename, conversation_id=conversation_id
+        )
+
+    def subscribe_channel(
+        self, name: str, user_info: Mapping[str, Any] | None = None
+    ) -> AbstractAsyncContextManager[Channel]:
+        """`Channels.subscribe_channel`."""
+        return self._channels.subscribe_channel(name, user_info)

@@ -37,11 +37,10 @@ from typing import TypeAlias
 
 import trio
 
-from .. import UTDApi
+from .. import Signaling, UTDApi, open_signaling
 from .._errors import UTDStreamError
 from .._protocol import _vocab as v
 from .._protocol._urls import check_base_url
-from .._signaling import Signaling, open_signaling
 from ._flags import identity
 from ._output import OutputClosed, involves
 from ._report import (

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
 
+from .. import Signaling, open_signaling
 from .._errors import UTDStreamError
 from .._events import Event
 from .._models import Attachment
-from .._signaling import Signaling, open_signaling
 from ._demo_log import DemoLog
 from ._format import describe_capabilities
 

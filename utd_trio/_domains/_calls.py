@@ -1,4 +1,4 @@
-"""Facade verbs of `Signaling`.
+"""A domain component of `Signaling` (its namespace, e.g. ``sig.chat``).
 
 1:1 call invitations: invite, accept, reject, cancel, end (signaling capability).
 
@@ -35,8 +35,8 @@ def new_call_id() -> str:
     return "call_" + secrets.token_hex(12)
 
 
-class CallVerbs(SessionCore):
-    """Mixin of `Signaling`.
+class Calls:
+    """``sig.calls``.
 
     1:1 call invitations: invite, accept, reject, cancel, end (signaling capability).
 
@@ -44,6 +44,9 @@ class CallVerbs(SessionCore):
     state, FORBIDDEN for a role violation (e.g. the caller accepting), NOT_FOUND for an
     unknown call, FEATURE_DISABLED when the plan has no signaling, TIMEOUT, CLOSED.
     """
+
+    def __init__(self, core: SessionCore) -> None:
+        self._core = core
 
     async def invite(
         self, to: str, *, video: bool = False, metadata: dict[str, Any] | None = None
@@ -61,14 +64,14 @@ class CallVerbs(SessionCore):
         """
         check_identity(to, "to")
         check_bool(video, "video")
-        if to == self.user_id:
+        if to == self._core.user_id:
             raise ValueError("you cannot call yourself")
         extra = check_metadata(metadata)
         call_id = new_call_id()
         data: dict[str, Any] = {"to": to, "type": "video" if video else "audio", "call_id": call_id}
         if extra is not None:
             data["metadata"] = extra
-        reply = await self.request(v.REQ_CALL_INVITE, data, idempotent=True)
+        reply = await self._core.request(v.REQ_CALL_INVITE, data, idempotent=True)
         return Call(
             call_id=parse_str(get_field(reply, "call_id")) or call_id,
             to=to,
@@ -84,7 +87,9 @@ class CallVerbs(SessionCore):
             ValueError: an empty ``call_id``.
             UTDStreamError: FORBIDDEN (not the callee), CONFLICT (no longer ringing), ...
         """
-        await self.request(v.REQ_CALL_RINGING, {"call_id": check_non_empty(call_id, "call_id")})
+        await self._core.request(
+            v.REQ_CALL_RINGING, {"call_id": check_non_empty(call_id, "call_id")}
+        )
 
     async def accept_call(self, call_id: str) -> CallAnswer:
         """Accept an incoming call (callee only); the caller gets `CallAccepted`.
@@ -98,7 +103,7 @@ class CallVerbs(SessionCore):
                 accepted twice), NOT_FOUND (unknown call), ...
         """
         call_id = check_non_empty(call_id, "call_id")
-        reply = await self.request(v.REQ_CALL_ACCEPT, {"call_id": call_id})
+        reply = await self._core.request(v.REQ_CALL_ACCEPT, {"call_id": call_id})
         return CallAnswer(
             call_id=parse_str(get_field(reply, "call_id")) or call_id,
             room_name=parse_str(get_field(reply, "room_name")),
@@ -118,7 +123,7 @@ class CallVerbs(SessionCore):
         data: dict[str, Any] = {"call_id": check_non_empty(call_id, "call_id")}
         if reason is not None:
             data["reason"] = check_choice(reason, "reason", ("declined", "busy"))
-        await self.request(v.REQ_CALL_REJECT, data)
+        await self._core.request(v.REQ_CALL_REJECT, data)
 
     async def cancel_call(self, call_id: str) -> None:
         """Withdraw an unanswered invitation (caller only); the callee gets `CallCancelled`.
@@ -127,7 +132,9 @@ class CallVerbs(SessionCore):
             ValueError: an empty ``call_id``.
             UTDStreamError: FORBIDDEN (not the caller), CONFLICT (already answered or over).
         """
-        await self.request(v.REQ_CALL_CANCEL, {"call_id": check_non_empty(call_id, "call_id")})
+        await self._core.request(
+            v.REQ_CALL_CANCEL, {"call_id": check_non_empty(call_id, "call_id")}
+        )
 
     async def end_call(self, call_id: str) -> int | None:
         """Hang up an answered call (either party) and return its duration in seconds.
@@ -144,5 +151,5 @@ class CallVerbs(SessionCore):
             UTDStreamError: CONFLICT (not answered, or already over), FORBIDDEN, NOT_FOUND.
         """
         call_id = check_non_empty(call_id, "call_id")
-        reply = await self.request(v.REQ_CALL_END, {"call_id": call_id})
+        reply = await self._core.request(v.REQ_CALL_END, {"call_id": call_id})
         return parse_int(get_field(reply, "duration_seconds"))

@@ -1,7 +1,7 @@
-"""Facade verbs of `Signaling`.
+"""A domain component of `Signaling` (its namespace, e.g. ``sig.chat``).
 
 Channels (contract §11): rooms and broadcast on the same socket (signaling capability).
-The work is done by `ChannelRoom` (`_channel_room.py`); this mixin is the user's entry point.
+The work is done by `ChannelRoom` (`_channel_room.py`); this is the user's entry point.
 """
 
 from __future__ import annotations
@@ -13,19 +13,20 @@ from typing import Any
 from .._protocol._channels import channel_kind, check_channel_name, check_user_info
 from .._session._core import SessionCore
 from ._channel import Channel
+from ._channel_auth import GrantSource
 from ._channel_room import ChannelRoom
 
 
-class ChannelVerbs(SessionCore):
-    """Mixin of `Signaling`.
+class Channels:
+    """``sig.channels``.
 
     Channels: public, ``private-`` and ``presence-`` rooms with client events and backend
     broadcasts (signaling capability).
     """
 
-    def _install_domains(self) -> None:
-        self._room = ChannelRoom(self)
-        super()._install_domains()
+    def __init__(self, core: SessionCore, grants: GrantSource) -> None:
+        self._room = ChannelRoom(core)
+        self._room.grants = grants
 
     @asynccontextmanager
     async def subscribe_channel(

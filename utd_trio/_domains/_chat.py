@@ -1,4 +1,4 @@
-"""Facade verbs of `Signaling`.
+"""A domain component of `Signaling` (its namespace, e.g. ``sig.chat``).
 
 Chat messages, receipts, typing, history and no-loss recovery across reconnects (chat capability).
 
@@ -17,12 +17,13 @@ from typing import Any
 from .._models import Attachment, ChatMessage, Conversation, HistoryPage, JSONObject
 from .._protocol import _vocab as v
 from .._protocol._validate import check_count, check_metadata, check_non_empty, check_text
+from .._session._core import SessionCore
 from ._chat_recovery import ChatRecovery
-from ._typing_indicators import ChatTyping, chat_target
+from ._typing_indicators import TypingIndicators, chat_target
 
 
-class ChatVerbs(ChatTyping, ChatRecovery):
-    """Mixin of `Signaling`.
+class Chat:
+    """``sig.chat``.
 
     Chat messages, receipts, typing, history and no-loss recovery (chat capability).
 
@@ -34,6 +35,11 @@ class ChatVerbs(ChatTyping, ChatRecovery):
     NOT_FOUND for an unknown group, FORBIDDEN for a group or conversation you are not part
     of, TIMEOUT, CLOSED. Bad arguments raise ValueError naming the field, before any I/O.
     """
+
+    def __init__(self, core: SessionCore) -> None:
+        self._core = core
+        self._typing = TypingIndicators(core)
+        self._recovery = ChatRecovery(core)
 
     async def send_message(
         self,
@@ -67,7 +73,7 @@ class ChatVerbs(ChatTyping, ChatRecovery):
             UTDStreamError: FEATURE_DISABLED, NOT_FOUND (unknown group), FORBIDDEN (not a
                 member), INVALID, TIMEOUT, CLOSED, PROTOCOL (an unusable answer).
         """
-        key, wire = chat_target(to, group_id, self.user_id)
+        key, wire = chat_target(to, group_id, self._core.user_id)
         body = None if text is None else check_text(text, "text", v.MAX_TEXT_CHARS)
         if attachment is not None and not isinstance(attachment, Attachment):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ValueError(f"attachment must be an Attachment, got {type(attachment).__name__}")
@@ -81,8 +87,8 @@ class ChatVerbs(ChatTyping, ChatRecovery):
             data["attachment"] = attachment.to_wire()
         if extra is not None:
             data["metadata"] = extra
-        message = await self._send_own(data)
-        await self._stop_typing_after_send(key)
+        message = await self._recovery.send_own(data)
+        await self._typing.stop_after_send(key)
         return message
 
     async def mark_delivered(self, conversation_id: str, up_to_seq: int) -> None:
@@ -114,7 +120,7 @@ class ChatVerbs(ChatTyping, ChatRecovery):
             "up_to_seq": check_count(up_to_seq, "up_to_seq"),
         }
         # A mark only moves forward, so sending it twice is harmless.
-        await self.request(event, data, idempotent=True)
+        await self._core.request(event, data, idempotent=True)
 
     async def history(
         self,
@@ -137,7 +143,9 @@ class ChatVerbs(ChatTyping, ChatRecovery):
             UTDStreamError: FEATURE_DISABLED, FORBIDDEN (not a participant), NOT_FOUND, and
                 the transport errors of every REST call.
         """
-        return await self.api.history(conversation_id, after=after, before=before, limit=limit)
+        return await self._core.api.history(
+            conversation_id, after=after, before=before, limit=limit
+        )
 
     async def conversations(self) -> tuple[Conversation, ...]:
         """This user's conversations (DMs with messages and groups), most recent first.
@@ -145,4 +153,31 @@ class ChatVerbs(ChatTyping, ChatRecovery):
         Raises:
             UTDStreamError: FEATURE_DISABLED, and the transport errors of every REST call.
         """
-        return await self.api.conversations()
+        return await self._core.api.conversations()
+
+    # --- typing and delivery (see `TypingIndicators`, `ChatRecovery`) ---------------------
+
+    async def set_typing(
+        self, *, to: str | None = None, group_id: str | None = None, typing: bool = True
+    ) -> None:
+        """Tell the other participants of a DM (``to``) or group that this user is typing.
+
+        Call it freely on every keystroke: at most one ``true`` per conversation goes out
+        every 3 s (receivers expire typing after 6 s without a refresh). ``typing=False``
+        sends a stop, if a start was sent. Sending a message stops typing by itself.
+
+        Raises:
+            ValueError: both or neither of ``to`` / ``group_id``; a bad or own user id; a
+                ``typing`` that is not a bool (also a TypeError).
+            UTDStreamError: e.g. FEATURE_DISABLED (chat off), NOT_FOUND (unknown group),
+                FORBIDDEN (not a member), TIMEOUT, CLOSED.
+        """
+        await self._typing.set_typing(to=to, group_id=group_id, typing=typing)
+
+    def typing_users(self, conversation_id: str) -> frozenset[str]:
+        """The users currently typing in a conversation, as this session knows it."""
+        return self._typing.typing_users(conversation_id)
+
+    def last_delivered_seq(self, conversation_id: str) -> int | None:
+        """The highest ``seq`` delivered as `MessageReceived` in a conversation, if any."""
+        return self._recovery.last_delivered_seq(conversation_id)

@@ -52,20 +52,20 @@ _TRANSIENT: Final = frozenset(
 )
 
 
-class ChatRecovery(SessionCore):
-    """Mixin of `Signaling`: delivery bookkeeping and recovery of missed messages."""
+class ChatRecovery:
+    """Delivery bookkeeping of a session and recovery of missed messages."""
 
-    def _install_domains(self) -> None:
+    def __init__(self, core: SessionCore) -> None:
+        self._core = core
         self._ledger = DeliveryLedger()
-        self.add_event_hook(self._on_chat_event, MessageReceived, ReceiptReceived)
-        self.add_connect_hook(self._recover)
-        super()._install_domains()
+        core.add_event_hook(self._on_chat_event, MessageReceived, ReceiptReceived)
+        core.add_connect_hook(self._recover)
 
     def last_delivered_seq(self, conversation_id: str) -> int | None:
         """The highest ``seq`` delivered as `MessageReceived` in a conversation, if any."""
         return self._ledger.last_delivered(conversation_id)
 
-    async def _send_own(self, data: dict[str, Any]) -> ChatMessage:
+    async def send_own(self, data: dict[str, Any]) -> ChatMessage:
         """``message.send`` with ``data``; the stored message, accounted for as this session's.
 
         The ledger knows the ``client_id`` while the send waits for its ack, so a recovery
@@ -74,7 +74,7 @@ class ChatRecovery(SessionCore):
         client_id = data["client_id"]
         self._ledger.sending(client_id)
         try:
-            reply = await self.request(v.REQ_MESSAGE_SEND, data, idempotent=True)
+            reply = await self._core.request(v.REQ_MESSAGE_SEND, data, idempotent=True)
             message = parse_message(reply)
         except WireFormatError as exc:
             self._ledger.abandoned(client_id)
@@ -88,11 +88,11 @@ class ChatRecovery(SessionCore):
     def _on_chat_event(self, event: Event) -> Event | None:
         """Event hook: record times and deliveries; hold live messages during recovery."""
         if isinstance(event, ReceiptReceived):
-            self._ledger.observe(event.at, self.generation)
+            self._ledger.observe(event.at, self._core.generation)
             return event
         if not isinstance(event, MessageReceived):
             return event
-        return event if self._ledger.live(event.message, self.generation) else None
+        return event if self._ledger.live(event.message, self._core.generation) else None
 
     async def _recover(self, client: SignalClient, generation: int) -> None:
         """Connect hook: fetch and publish what the gap swallowed, then release held events."""
@@ -106,7 +106,7 @@ class ChatRecovery(SessionCore):
         for attempt in range(RECOVERY_ATTEMPTS):
             if attempt:
                 await trio.sleep(RECOVERY_RETRY_DELAY * 2 ** (attempt - 1))
-            job = RecoveryJob(ledger, chat_enabled=self.chat_enabled)
+            job = RecoveryJob(ledger, chat_enabled=self._core.chat_enabled)
             try:
                 await self._run_job(job)
             except UTDStreamError as exc:
@@ -123,8 +123,10 @@ class ChatRecovery(SessionCore):
                 incomplete = job.incomplete
             break
         for message in ledger.finish_recovery(generation, complete=error is None):
-            self.publish(MessageReceived(message))
-        self.publish(RecoveryFinished(generation, error is None, delivered, error, incomplete))
+            self._core.publish(MessageReceived(message))
+        self._core.publish(
+            RecoveryFinished(generation, error is None, delivered, error, incomplete)
+        )
 
     async def _run_job(self, job: RecoveryJob) -> None:
         """Perform the job's requests with `UTDApi`, publishing what it recovers."""
@@ -132,9 +134,9 @@ class ChatRecovery(SessionCore):
         while request is not None:
             answer: Answer
             if isinstance(request, ListConversations):
-                answer = await self.api.conversations()
+                answer = await self._core.api.conversations()
             else:
-                answer = await self.api.history(
+                answer = await self._core.api.history(
                     request.conversation_id,
                     after=request.after,
                     before=request.before,
@@ -142,4 +144,4 @@ class ChatRecovery(SessionCore):
                 )
             request = job.send(answer)
             for message in job.drain():
-                self.publish(MessageReceived(message, recovered=True))
+                self._core.publish(MessageReceived(message, recovered=True))

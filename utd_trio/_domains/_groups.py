@@ -1,8 +1,8 @@
-"""Facade verbs of `Signaling`.
+"""A domain component of `Signaling` (its namespace, e.g. ``sig.chat``).
 
 Chat groups: create, list, rename, members and roles, leave (chat capability).
 
-Every verb is a REST call made by ``self.api`` with the live session's bearer token (one
+Every verb is a REST call made by ``self._core.api`` with the live session's bearer token (one
 re-mint and retry on 401). Changes made by anyone — this session included — also arrive as
 `GroupChanged` events on the WebSocket, to the members before and after the change.
 """
@@ -15,8 +15,8 @@ from .._models import Group
 from .._session._core import SessionCore
 
 
-class GroupVerbs(SessionCore):
-    """Mixin of `Signaling`.
+class Groups:
+    """``sig.groups``.
 
     Chat groups: create, list, rename, members and roles, leave (chat capability).
 
@@ -30,40 +30,43 @@ class GroupVerbs(SessionCore):
     field before any network call.
     """
 
+    def __init__(self, core: SessionCore) -> None:
+        self._core = core
+
     async def create_group(self, name: str, member_ids: Sequence[str]) -> Group:
         """Create a group owned by this user with ``member_ids`` as members.
 
         The owner counts towards ``max_group_members``; each user may own at most
         ``max_chatrooms`` groups (LIMIT_EXCEEDED beyond either).
         """
-        return await self.api.create_group(name, member_ids)
+        return await self._core.api.create_group(name, member_ids)
 
     async def list_groups(self) -> tuple[Group, ...]:
         """The groups this user belongs to, oldest first."""
-        return await self.api.list_groups()
+        return await self._core.api.list_groups()
 
     async def get_group(self, group_id: str) -> Group:
         """One group (FORBIDDEN if this user is not a member, NOT_FOUND if unknown)."""
-        return await self.api.get_group(group_id)
+        return await self._core.api.get_group(group_id)
 
     async def rename_group(self, group_id: str, name: str) -> Group:
         """Rename a group (owner or admin) and return it."""
-        return await self.api.rename_group(group_id, name)
+        return await self._core.api.rename_group(group_id, name)
 
     async def add_group_members(self, group_id: str, user_ids: Sequence[str]) -> Group:
         """Add members (owner or admin); users already in the group are left as they are."""
-        return await self.api.add_group_members(group_id, user_ids)
+        return await self._core.api.add_group_members(group_id, user_ids)
 
     async def remove_group_member(self, group_id: str, user_id: str) -> Group:
         """Remove a member: the owner removes anyone else, an admin plain members only.
 
         Nobody removes themselves this way: use `leave_group`.
         """
-        return await self.api.remove_group_member(group_id, user_id)
+        return await self._core.api.remove_group_member(group_id, user_id)
 
     async def set_group_role(self, group_id: str, user_id: str, role: str) -> Group:
         """Make a member ``"admin"`` or ``"member"`` (owner only; the owner's role is fixed)."""
-        return await self.api.set_group_role(group_id, user_id, role)
+        return await self._core.api.set_group_role(group_id, user_id, role)
 
     async def leave_group(self, group_id: str) -> None:
         """Leave a group.
@@ -71,4 +74,4 @@ class GroupVerbs(SessionCore):
         When the owner leaves, ownership passes to the oldest admin, else the oldest member;
         when the last member leaves, the group is deleted.
         """
-        await self.api.leave_group(group_id)
+        await self._core.api.leave_group(group_id)

@@ -1,8 +1,8 @@
-"""Facade verbs of `Signaling`.
+"""A domain component of `Signaling` (its namespace, e.g. ``sig.chat``).
 
 Push-token registration and media upload (presign + PUT).
 
-Every verb is a REST call made by ``self.api`` with the live session's bearer token. Push
+Every verb is a REST call made by ``self._core.api`` with the live session's bearer token. Push
 tokens are not gated by a plan capability; presign and upload need chat.
 """
 
@@ -13,8 +13,8 @@ from .._rest._upload import UploadData
 from .._session._core import SessionCore
 
 
-class MediaVerbs(SessionCore):
-    """Mixin of `Signaling`.
+class Media:
+    """``sig.media``.
 
     Push-token registration and media upload (presign + PUT).
 
@@ -24,17 +24,20 @@ class MediaVerbs(SessionCore):
     naming the field before any network call.
     """
 
+    def __init__(self, core: SessionCore) -> None:
+        self._core = core
+
     async def register_push_token(self, token: str, *, platform: str, provider: str) -> None:
         """Register this device's push token (idempotent).
 
         ``platform`` is ``"android"``, ``"ios"`` or ``"web"``; ``provider`` is ``"fcm"``,
         ``"apns"`` or ``"voip"``.
         """
-        await self.api.register_push_token(token, platform=platform, provider=provider)
+        await self._core.api.register_push_token(token, platform=platform, provider=provider)
 
     async def unregister_push_token(self, token: str) -> None:
         """Forget a push token; an unknown token is fine."""
-        await self.api.unregister_push_token(token)
+        await self._core.api.unregister_push_token(token)
 
     async def presign_upload(
         self,
@@ -48,7 +51,7 @@ class MediaVerbs(SessionCore):
         PUT the bytes to ``ticket.upload_url`` with exactly ``ticket.headers``; `upload`
         does both steps.
         """
-        return await self.api.presign_upload(
+        return await self._core.api.presign_upload(
             filename, content_type, size, conversation_id=conversation_id
         )
 
@@ -70,6 +73,6 @@ class MediaVerbs(SessionCore):
             OSError: the file cannot be read.
             UTDStreamError: from the presign or the upload.
         """
-        return await self.api.upload(
+        return await self._core.api.upload(
             data, filename=filename, content_type=content_type, conversation_id=conversation_id
         )

@@ -1,4 +1,4 @@
-"""Facade verbs of `Signaling`.
+"""A domain component of `Signaling` (its namespace, e.g. ``sig.chat``).
 
 Presence: subscribe to users' online state (signaling capability).
 
@@ -22,19 +22,19 @@ from .._session._core import SessionCore
 from .._transport._client import SignalClient
 
 
-class PresenceVerbs(SessionCore):
-    """Mixin of `Signaling`.
+class Presence:
+    """``sig.presence``.
 
     Presence: subscribe to users' online state (signaling capability).
     """
 
-    def _install_domains(self) -> None:
+    def __init__(self, core: SessionCore) -> None:
+        self._core = core
         self._presence_subs: dict[str, None] = {}  # ordered set of watched user ids
         self._presence_known: dict[str, PresenceInfo] = {}
         self._presence_updates: dict[str, int] = {}  # live updates seen, per user
-        self.add_event_hook(self._on_presence_event, PresenceChanged)
-        self.add_connect_hook(self._restore_presence)
-        super()._install_domains()
+        core.add_event_hook(self._on_presence_event, PresenceChanged)
+        core.add_connect_hook(self._restore_presence)
 
     @property
     def presence_subscriptions(self) -> frozenset[str]:
@@ -60,7 +60,9 @@ class PresenceVerbs(SessionCore):
         """
         ids = list(dict.fromkeys(check_ids(user_ids, "user_ids", limit=v.MAX_PRESENCE_IDS)))
         seen = {user_id: self._presence_updates.get(user_id, 0) for user_id in ids}
-        reply = await self.request(v.REQ_PRESENCE_SUBSCRIBE, {"user_ids": ids}, idempotent=True)
+        reply = await self._core.request(
+            v.REQ_PRESENCE_SUBSCRIBE, {"user_ids": ids}, idempotent=True
+        )
         snapshot = parse_presence_list(reply.get("users"))
         for user_id in ids:
             self._presence_subs[user_id] = None
@@ -85,7 +87,7 @@ class PresenceVerbs(SessionCore):
             self._presence_subs.pop(user_id, None)
             self._presence_known.pop(user_id, None)
             self._presence_updates.pop(user_id, None)
-        await self.request(v.REQ_PRESENCE_UNSUBSCRIBE, {"user_ids": ids}, idempotent=True)
+        await self._core.request(v.REQ_PRESENCE_UNSUBSCRIBE, {"user_ids": ids}, idempotent=True)
 
     def _on_presence_event(self, event: Event) -> Event:
         """Record live presence (the event is published as is).
@@ -114,4 +116,6 @@ class PresenceVerbs(SessionCore):
                     continue  # a live update arrived after this snapshot: it is newer
                 if self._presence_known.get(info.user_id) != info:
                     self._presence_known[info.user_id] = info
-                    self.publish(PresenceChanged(info.user_id, info.online, info.last_seen_at))
+                    self._core.publish(
+                        PresenceChanged(info.user_id, info.online, info.last_seen_at)
+                    )

@@ -1,6 +1,6 @@
 """Typing indicators (protocol §6, §7): the throttled sender and the expiring receiver.
 
-Sending: `ChatTyping.set_typing` sends at most one ``is_typing: true`` per conversation every
+Sending: `TypingIndicators.set_typing` sends at most one ``is_typing: true`` per conversation every
 3 s (calls in between are no-ops), and ``is_typing: false`` only when a ``true`` went out and
 was not stopped since. Sending a message stops typing in its conversation.
 
@@ -50,37 +50,26 @@ def chat_target(to: str | None, group_id: str | None, user_id: str) -> tuple[Typ
     return ("group_id", check_non_empty(group_id, "group_id")), "group_id"
 
 
-class ChatTyping(SessionCore):
-    """Mixin of `Signaling`: typing indicators, sent throttled and received with expiry."""
+class TypingIndicators:
+    """Typing indicators of a session, sent throttled and received with expiry."""
 
-    def _install_domains(self) -> None:
+    def __init__(self, core: SessionCore) -> None:
+        self._core = core
         self._typing_sent: dict[TypingKey, float] = {}  # target -> trio time of the last true
         self._typing_seen: dict[tuple[str, str], float] = {}  # (cid, user) -> expiry time
         self._typing_wake = trio.Event()
-        self.add_event_hook(self._on_typing_event, TypingChanged)
-        self.add_connect_hook(self._expire_typing)
-        super()._install_domains()
+        core.add_event_hook(self._on_typing_event, TypingChanged)
+        core.add_connect_hook(self._expire_typing)
 
     async def set_typing(
         self, *, to: str | None = None, group_id: str | None = None, typing: bool = True
     ) -> None:
-        """Tell the other participants of a DM (``to``) or group that this user is typing.
-
-        Call it freely on every keystroke: at most one ``true`` per conversation goes out
-        every 3 s (receivers expire typing after 6 s without a refresh). ``typing=False``
-        sends a stop, if a start was sent. Sending a message stops typing by itself.
-
-        Raises:
-            ValueError: both or neither of ``to`` / ``group_id``; a bad or own user id; a
-                ``typing`` that is not a bool (also a TypeError).
-            UTDStreamError: e.g. FEATURE_DISABLED (chat off), NOT_FOUND (unknown group),
-                FORBIDDEN (not a member), TIMEOUT, CLOSED.
-        """
-        key, wire = chat_target(to, group_id, self.user_id)
+        """Send a typing state, throttled (see `Chat.set_typing`)."""
+        key, wire = chat_target(to, group_id, self._core.user_id)
         data: dict[str, Any] = {wire: key[1], "is_typing": check_bool(typing, "typing")}
         if not typing:
             if self._typing_sent.pop(key, None) is not None:
-                await self.request(v.REQ_TYPING, data)
+                await self._core.request(v.REQ_TYPING, data)
             return
         now = trio.current_time()
         last = self._typing_sent.get(key)
@@ -89,13 +78,13 @@ class ChatTyping(SessionCore):
         self._typing_sent[key] = now
         sent = False
         try:
-            await self.request(v.REQ_TYPING, data)
+            await self._core.request(v.REQ_TYPING, data)
             sent = True
         finally:
             if not sent and self._typing_sent.get(key) == now:
                 del self._typing_sent[key]  # not sent: the next call may try again at once
 
-    async def _stop_typing_after_send(self, key: TypingKey) -> None:
+    async def stop_after_send(self, key: TypingKey) -> None:
         """Send ``is_typing: false`` after a message, if typing was on (best effort).
 
         Only on the live connection and never waiting for a reconnect: if it cannot be
@@ -103,7 +92,7 @@ class ChatTyping(SessionCore):
         """
         if self._typing_sent.pop(key, None) is None:
             return
-        client = self.client
+        client = self._core.client
         if client is None:
             return
         try:
@@ -135,7 +124,7 @@ class ChatTyping(SessionCore):
             for key, deadline in list(self._typing_seen.items()):
                 if deadline <= now:
                     del self._typing_seen[key]
-                    self.publish(TypingChanged(key[0], key[1], is_typing=False))
+                    self._core.publish(TypingChanged(key[0], key[1], is_typing=False))
             soonest = min(self._typing_seen.values(), default=math.inf)
             with trio.move_on_at(soonest):
                 await wake.wait()

@@ -110,7 +110,6 @@ class RestVerbs(ABC):
         filename: str,
         content_type: str,
         size: int,
-        *,
         conversation_id: str | None = None,
     ) -> UploadTicket:
         """Ask for a presigned upload (``POST /api/v1/media/presign``; gated by chat).

@@ -1,9 +1,10 @@
 """The state a `Signaling` session keeps across connection generations.
 
-`SessionCore` is what the domain verbs (presence, calls, chat, …) build on: it sends requests on
-whichever connection is live (waiting, within the request's deadline, while reconnecting),
-turns inbound frames into typed events, and lets domain modules hook into every new connection
-generation and into the event stream.
+`SessionCore` is what the domain components (presence, calls, chat, …) are given: it sends
+requests on whichever connection is live (waiting, within the request's deadline, while
+reconnecting), turns inbound frames into typed events, and lets the components hook into every
+new connection generation and into the event stream. The `Signaling` facade holds one, the
+components and the supervisor; nothing inherits from it.
 """
 
 from __future__ import annotations
@@ -103,13 +104,6 @@ class SessionCore:
         # Event class -> the hooks that take it, in registration order (built on first use).
         self._hooks_by_kind: dict[type[Event], tuple[tuple[int, EventHook], ...]] = {}
         self.last_disconnect: Disconnected | None = None
-        self._install_domains()
-
-    def _install_domains(self) -> None:
-        """Set up per-domain state and hooks; domain mixins extend this cooperatively.
-
-        Each override does its own setup and then calls ``super()._install_domains()``.
-        """
 
     # --- public state ----------------------------------------------------------------------
 
