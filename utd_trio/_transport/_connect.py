@@ -176,6 +176,10 @@ async def open_signal_client(
                             control_timeout=heartbeat_timeout,
                         )
                         connected = (ws, *await _wait_hello(ws, counters))
+                    except UTDStreamError:
+                        # Already classified; a NETWORK or TIMEOUT one is also an OSError,
+                        # so it must not reach the translation below.
+                        raise
                     except (HandshakeRejected, OSError, trio.BrokenResourceError) as exc:
                         # Only the handshake's own failures are translated: an OSError
                         # raised later in the caller's block is the caller's.
