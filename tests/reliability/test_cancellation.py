@@ -65,7 +65,7 @@ def engine_port(engine: Engine) -> int:
 
 def _pending(sig: Signaling) -> int:
     client = sig.client
-    return 0 if client is None else len(client._pending)  # pyright: ignore[reportPrivateUsage]
+    return 0 if client is None else len(client._waiters)  # pyright: ignore[reportPrivateUsage]
 
 
 async def test_cancel_a_request_at_every_step() -> None:

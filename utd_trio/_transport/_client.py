@@ -14,67 +14,28 @@ and never lets a slow consumer, a stalled peer or a cancelled caller stall or co
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import trio
 
 from .._errors import ErrorCode, UTDStreamError
 from .._protocol import _vocab as v
-from .._protocol._classify import classify_error_frame
-from .._protocol._codec import Dropped, DropReason, Frame, decode_frame, encode_frame, event_key
+from .._protocol._codec import Frame
+from .._protocol._connection import (
+    CloseInfo,
+    ConnectionMachine,
+    ConnectionStats,
+    Hello,
+    Reply,
+)
 from ._websocket import WebSocket, WebSocketClosed
 
 __all__ = ["CloseInfo", "ConnectionStats", "Hello", "SignalClient"]
 
 log = logging.getLogger("utd_trio.client")
-
-_ESTABLISHED = event_key(v.EV_ESTABLISHED)
-_PONG = event_key(v.EV_PONG)
-_ACK = event_key(v.EV_ACK)
-_ERROR = event_key(v.EV_ERROR)
-
-
-@dataclass(frozen=True, slots=True)
-class Hello:
-    """The engine's ``connection.established`` frame."""
-
-    socket_id: str | None
-    user_id: str | None
-    heartbeat_interval: float
-    server_time: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class CloseInfo:
-    """How a connection ended: the close code (None when it died without one) and why."""
-
-    code: int | None
-    reason: str
-    by_client: bool = False
-
-
-@dataclass
-class ConnectionStats:
-    """Counters of one connection (or, summed by `Signaling`, of a session)."""
-
-    frames_received: int = 0
-    frames_sent: int = 0
-    dropped: dict[str, int] = field(default_factory=dict[str, int])
-
-    def count_drop(self, reason: DropReason | str) -> None:
-        """Count one dropped inbound frame."""
-        key = reason.value if isinstance(reason, DropReason) else reason
-        self.dropped[key] = self.dropped.get(key, 0) + 1
-
-    @property
-    def dropped_total(self) -> int:
-        """All dropped inbound frames."""
-        return sum(self.dropped.values())
 
 
 @dataclass(eq=False)
@@ -84,14 +45,11 @@ class _Pending:
     error: UTDStreamError | None = None
 
 
-_refs = itertools.count(1)
-
-# The ping frame is constant but for its ref: encoded once, as `encode_frame` would.
-_PING_PREFIX, _PING_SUFFIX = encode_frame(v.REQ_PING, None, "r0").split("r0")
-
-
 class SignalClient:
     """One open WebSocket connection. Use `open_signal_client` to make one.
+
+    The protocol decisions (refs, replies, liveness, pings) are made by a sans-IO
+    `ConnectionMachine`; this class moves the bytes, runs the timers and wakes the waiters.
 
     Attributes:
         hello: the engine's hello frame.
@@ -114,14 +72,15 @@ class SignalClient:
         self._on_frame = on_frame
         self._request_timeout = request_timeout
         self._heartbeat_timeout = heartbeat_timeout
-        self._pending: dict[str, _Pending] = {}
-        self._last_seen = trio.current_time()
+        self._proto = ConnectionMachine(
+            hello, heartbeat_timeout=heartbeat_timeout, now=trio.current_time(), stats=stats
+        )
+        self._waiters: dict[str, _Pending] = {}
         self._closed = trio.Event()
-        self._close_info: CloseInfo | None = None
         self._reader_done = trio.Event()
 
     def __repr__(self) -> str:
-        state = "closed" if self._close_info else "open"
+        state = "closed" if self.is_closed else "open"
         return f"<SignalClient socket_id={self.hello.socket_id!r} {state}>"
 
     # --- public ------------------------------------------------------------------------
@@ -129,29 +88,29 @@ class SignalClient:
     @property
     def is_closed(self) -> bool:
         """True once the connection has ended, for whatever reason."""
-        return self._close_info is not None
+        return self._proto.close_info is not None
 
     @property
     def close_info(self) -> CloseInfo | None:
         """How the connection ended, once it has."""
-        return self._close_info
+        return self._proto.close_info
 
     @property
     def last_seen(self) -> float:
         """Trio time of the last inbound frame (the last proof of life)."""
-        return self._last_seen
+        return self._proto.last_seen
 
     @property
     def alive(self) -> bool:
         """True while open and heard from within the heartbeat window."""
-        deadline = self._last_seen + self.hello.heartbeat_interval + self._heartbeat_timeout
-        return not self.is_closed and trio.current_time() < deadline
+        return self._proto.alive(trio.current_time())
 
     async def wait_closed(self) -> CloseInfo:
         """Wait until the connection ends; return how it ended."""
         await self._closed.wait()
-        assert self._close_info is not None
-        return self._close_info
+        info = self._proto.close_info
+        assert info is not None
+        return info
 
     async def request(
         self, event: str, data: Mapping[str, Any] | None = None, *, timeout: float | None = None
@@ -163,17 +122,16 @@ class SignalClient:
                 ``timeout`` (default: the client's request timeout); NETWORK when the
                 connection ended before the reply; INVALID when the frame cannot be sent.
         """
-        ref = f"r{next(_refs)}"
-        text = encode_frame(event, data, ref)
-        slot = _Pending()
-        self._pending[ref] = slot
+        ref, text = self._proto.request(event, data)
+        slot = self._waiters[ref] = _Pending()
         limit = self._request_timeout if timeout is None else timeout
         try:
             with trio.move_on_after(limit) as scope:
                 await self._send(text)
                 await slot.done.wait()
         finally:
-            del self._pending[ref]
+            del self._waiters[ref]
+            self._proto.forget(ref)
         if scope.cancelled_caught and not slot.done.is_set():
             raise UTDStreamError(ErrorCode.TIMEOUT, f"{event}: no reply within {limit:g} s")
         if slot.error is not None:
@@ -182,7 +140,7 @@ class SignalClient:
 
     async def send(self, event: str, data: Mapping[str, Any] | None = None) -> None:
         """Send a frame without waiting for a reply (it still carries a fresh ``ref``)."""
-        await self._send(encode_frame(event, data, f"r{next(_refs)}"))
+        await self._send(self._proto.frame(event, data))
 
     async def aclose(self, code: int = v.CLOSE_NORMAL, reason: str = "") -> None:
         """Close the WebSocket with ``code``; forcefully if the close handshake stalls.
@@ -199,15 +157,14 @@ class SignalClient:
     # --- internals ---------------------------------------------------------------------
 
     def _finish(self, info: CloseInfo) -> None:
-        if self._close_info is not None:
+        ended = self._proto.end(info)
+        if ended is None:
             return
-        self._close_info = info
-        err = UTDStreamError(
-            ErrorCode.NETWORK, f"connection lost before the reply: {info.reason}", status=info.code
-        )
-        for slot in self._pending.values():
-            if not slot.done.is_set():
-                slot.error = err
+        refs, error = ended
+        for ref in refs:
+            slot = self._waiters.get(ref)
+            if slot is not None and not slot.done.is_set():
+                slot.error = error
                 slot.done.set()
         self._closed.set()
 
@@ -217,10 +174,9 @@ class SignalClient:
         await self._ws.abort()
 
     async def _send(self, text: str) -> None:
-        if self._close_info is not None:
-            raise UTDStreamError(
-                ErrorCode.NETWORK, "connection is closed", status=self._close_info.code
-            )
+        info = self._proto.close_info
+        if info is not None:
+            raise UTDStreamError(ErrorCode.NETWORK, "connection is closed", status=info.code)
         # Shielded: a cancelled caller must not leave half a frame on the wire. Bounded: a
         # peer that stops reading kills this connection rather than hanging the sender. One
         # scope does both (a shield keeps outer cancellation out, not the scope's own deadline).
@@ -239,7 +195,7 @@ class SignalClient:
             with trio.CancelScope(shield=True):
                 await self._kill("send stalled: the engine stopped reading")
             raise UTDStreamError(ErrorCode.NETWORK, "send stalled; connection dropped")
-        self.stats.frames_sent += 1
+        self._proto.sent()
 
     async def _receive_loop(self, initial: list[str | bytes], scope: trio.CancelScope) -> None:
         """Read until the connection ends, inside ``scope``.
@@ -250,8 +206,7 @@ class SignalClient:
         """
         with scope:
             try:
-                for message in initial:
-                    self._receive(message)
+                self._receive_all(initial)
                 receive = self._ws.receive
                 while True:
                     try:
@@ -259,52 +214,35 @@ class SignalClient:
                     except WebSocketClosed as exc:
                         self._finish(CloseInfo(exc.code, exc.reason or "connection closed"))
                         return
-                    self._last_seen = trio.current_time()
-                    for message in messages:
-                        self._receive(message)
+                    self._receive_all(messages)
             finally:
                 self._reader_done.set()
 
-    def _receive(self, message: str | bytes) -> None:
-        self.stats.frames_received += 1
-        frame = decode_frame(message)
-        if isinstance(frame, Dropped):
-            self.stats.count_drop(frame.reason)
-            log.debug("dropped inbound frame: %s", frame.reason.value)
-            return
-        self._handle(frame)
-
-    def _handle(self, frame: Frame) -> None:
-        if frame.event == _ACK or frame.event == _ERROR:
-            slot = self._pending.get(frame.ref) if frame.ref is not None else None
-            if slot is None:
-                if frame.event == _ERROR:
-                    self.stats.count_drop("error_without_request")
-                    log.debug("engine error without a pending request: %s", frame.data.get("code"))
-                return
-            if frame.event == _ERROR:
-                slot.error = classify_error_frame(frame.data)
+    def _receive_all(self, messages: list[str | bytes]) -> None:
+        now = trio.current_time()
+        receive = self._proto.receive
+        for message in messages:
+            outcome = receive(message, now)
+            if outcome is None:
+                continue
+            if isinstance(outcome, Reply):
+                slot = self._waiters.get(outcome.ref)
+                if slot is not None:
+                    slot.data, slot.error = outcome.data, outcome.error
+                    slot.done.set()
             else:
-                slot.data = frame.data
-            slot.done.set()
-        elif frame.event == _PONG or frame.event == _ESTABLISHED:
-            return
-        else:
-            self._on_frame(frame)
+                self._on_frame(outcome)
 
     async def _heartbeat_loop(self) -> None:
-        interval = self.hello.heartbeat_interval
-        next_ping = trio.current_time() + interval
+        proto = self._proto
         while True:
-            dead_at = self._last_seen + interval + self._heartbeat_timeout
-            await trio.sleep_until(min(next_ping, dead_at))
-            now = trio.current_time()
-            if now >= self._last_seen + interval + self._heartbeat_timeout:
-                await self._kill(f"no frame from the engine for {now - self._last_seen:.1f} s")
+            await trio.sleep_until(proto.next_deadline())
+            tick = proto.tick(trio.current_time())
+            if tick.dead is not None:
+                await self._kill(tick.dead)
                 return
-            if now >= next_ping:
-                next_ping = now + interval
+            if tick.ping is not None:
                 try:
-                    await self._send(f"{_PING_PREFIX}r{next(_refs)}{_PING_SUFFIX}")
+                    await self._send(tick.ping)
                 except UTDStreamError:
                     return

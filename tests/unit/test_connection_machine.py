@@ -1,0 +1,127 @@
+"""The connection's protocol state with no socket: refs, replies, liveness, the end (§5).
+
+A scripted engine answers the client's frames in memory; time is a number passed in.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from utd_trio import ErrorCode, UTDStreamError
+from utd_trio._protocol._codec import Frame
+from utd_trio._protocol._connection import (
+    CloseInfo,
+    ConnectionMachine,
+    ConnectionStats,
+    Hello,
+    Reply,
+    Tick,
+)
+
+HELLO = Hello(socket_id="1.2", user_id="alice", heartbeat_interval=25.0, server_time=None)
+
+
+def machine(now: float = 0.0, timeout: float = 10.0) -> ConnectionMachine:
+    return ConnectionMachine(HELLO, heartbeat_timeout=timeout, now=now, stats=ConnectionStats())
+
+
+def engine(text: str) -> str:
+    """A scripted engine: acks every request with its data echoed, refuses ``nope``."""
+    frame: dict[str, Any] = json.loads(text)
+    if frame["event"] == "ping":
+        return json.dumps({"event": "pong", "ref": frame["ref"]})
+    if frame["event"] == "nope":
+        data = {"status": 403, "code": "feature_disabled", "message": "Chat is not enabled"}
+        return json.dumps({"event": "error", "ref": frame["ref"], "data": data})
+    return json.dumps({"event": "ack", "ref": frame["ref"], "data": {"echo": frame["data"]}})
+
+
+def test_a_reply_resolves_its_request_by_ref() -> None:
+    conn = machine()
+    ref, text = conn.request("typing", {"to": "bob", "is_typing": True})
+    assert json.loads(text)["ref"] == ref
+    reply = conn.receive(engine(text), 1.0)
+    assert reply == Reply(ref, data={"echo": {"to": "bob", "is_typing": True}})
+    assert conn.receive(engine(text), 1.0) is None  # a second reply for the ref is ignored
+
+
+def test_an_error_reply_is_classified() -> None:
+    conn = machine()
+    ref, text = conn.request("nope", {})
+    reply = conn.receive(engine(text), 1.0)
+    assert isinstance(reply, Reply)
+    assert reply.ref == ref
+    assert reply.error is not None
+    assert reply.error.code is ErrorCode.FEATURE_DISABLED
+    assert reply.error.is_chat_disabled
+
+
+def test_replies_nobody_waits_for_are_dropped_and_errors_counted() -> None:
+    conn = machine()
+    ref, text = conn.request("nope", {})
+    conn.forget(ref)  # the caller timed out
+    assert conn.receive(engine(text), 1.0) is None
+    assert conn.stats.dropped == {"error_without_request": 1}
+
+
+def test_events_go_on_pongs_and_hellos_are_consumed_junk_is_counted() -> None:
+    conn = machine()
+    event = conn.receive('{"event":"presence.update","data":{"user_id":"bob"}}', 1.0)
+    assert isinstance(event, Frame)
+    assert event.data == {"user_id": "bob"}
+    assert conn.receive('{"event":"pong","ref":"r9"}', 1.0) is None
+    assert conn.receive("not json", 1.0) is None
+    assert conn.receive(b"\x00", 1.0) is None
+    assert conn.stats.frames_received == 4
+    assert conn.stats.dropped_total == 2
+
+
+def test_pings_every_interval_and_death_after_interval_plus_timeout() -> None:
+    conn = machine(now=100.0)
+    assert conn.next_deadline() == 125.0
+    assert conn.tick(124.9) == Tick()
+    ping = conn.tick(125.0).ping
+    assert ping is not None
+    assert json.loads(ping)["event"] == "ping"
+    assert conn.receive(engine(ping), 126.0) is None  # the pong proves life
+    assert conn.dead_at == 126.0 + 35.0
+    assert conn.alive(160.9)
+    dead = conn.tick(161.0).dead
+    assert dead is not None
+    assert "no frame from the engine for 35.0 s" in dead
+    assert not conn.alive(161.0)
+
+
+def test_the_end_fails_every_waiting_request_once() -> None:
+    conn = machine()
+    first, _ = conn.request("a", {})
+    second, _ = conn.request("b", {})
+    ended = conn.end(CloseInfo(1011, "internal error"))
+    assert ended is not None
+    refs, error = ended
+    assert sorted(refs) == sorted([first, second])
+    assert error.code is ErrorCode.NETWORK
+    assert error.status == 1011
+    assert conn.end(CloseInfo(1000, "later")) is None  # the first cause wins
+    assert conn.close_info == CloseInfo(1011, "internal error")
+    with pytest.raises(UTDStreamError) as caught:
+        conn.request("c", {})
+    assert caught.value.code is ErrorCode.NETWORK
+
+
+def test_a_frame_over_one_mib_is_refused_before_it_is_awaited() -> None:
+    conn = machine()
+    with pytest.raises(UTDStreamError) as caught:
+        conn.request("message.send", {"text": "x" * (1024 * 1024)})
+    assert caught.value.code is ErrorCode.INVALID
+    ended = conn.end(CloseInfo(None, "gone"))
+    assert ended is not None
+    assert ended[0] == []  # the refused request was never awaited
+
+
+def test_refs_are_unique_across_connections() -> None:
+    refs = {machine().request("x", {})[0] for _ in range(50)}
+    assert len(refs) == 50
