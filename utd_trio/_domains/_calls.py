@@ -15,18 +15,12 @@ import secrets
 from typing import Any, Final
 
 from .._models import Call, CallAnswer
+from .._protocol import _requests as build
 from .._protocol import _vocab as v
 from .._protocol._parse import get_field, parse_int, parse_object, parse_str, parse_time
-from .._protocol._validate import (
-    check_bool,
-    check_choice,
-    check_identity,
-    check_metadata,
-    check_non_empty,
-)
 from .._session._core import SessionCore
 
-REJECT_REASONS: Final = frozenset({"declined", "busy"})
+REJECT_REASONS: Final = frozenset(v.REJECT_REASONS)
 """The reasons `reject_call` may give."""
 
 
@@ -62,15 +56,10 @@ class Calls:
                 ``video`` that is not a bool (also a TypeError).
             UTDStreamError: CONFLICT when either party is already in a call, and the rest.
         """
-        check_identity(to, "to")
-        check_bool(video, "video")
-        if to == self._core.user_id:
-            raise ValueError("you cannot call yourself")
-        extra = check_metadata(metadata)
         call_id = new_call_id()
-        data: dict[str, Any] = {"to": to, "type": "video" if video else "audio", "call_id": call_id}
-        if extra is not None:
-            data["metadata"] = extra
+        data = build.call_invite(
+            to, me=self._core.user_id, video=video, metadata=metadata, call_id=call_id
+        )
         reply = await self._core.request(v.REQ_CALL_INVITE, data, idempotent=True)
         return Call(
             call_id=parse_str(get_field(reply, "call_id")) or call_id,
@@ -87,9 +76,7 @@ class Calls:
             ValueError: an empty ``call_id``.
             UTDStreamError: FORBIDDEN (not the callee), CONFLICT (no longer ringing), ...
         """
-        await self._core.request(
-            v.REQ_CALL_RINGING, {"call_id": check_non_empty(call_id, "call_id")}
-        )
+        await self._core.request(v.REQ_CALL_RINGING, build.call_ringing(call_id))
 
     async def accept_call(self, call_id: str) -> CallAnswer:
         """Accept an incoming call (callee only); the caller gets `CallAccepted`.
@@ -102,8 +89,8 @@ class Calls:
             UTDStreamError: FORBIDDEN (not the callee), CONFLICT (not ringing any more, e.g.
                 accepted twice), NOT_FOUND (unknown call), ...
         """
-        call_id = check_non_empty(call_id, "call_id")
-        reply = await self._core.request(v.REQ_CALL_ACCEPT, {"call_id": call_id})
+        data = build.call_accept(call_id)
+        reply = await self._core.request(v.REQ_CALL_ACCEPT, data)
         return CallAnswer(
             call_id=parse_str(get_field(reply, "call_id")) or call_id,
             room_name=parse_str(get_field(reply, "room_name")),
@@ -120,10 +107,7 @@ class Calls:
             ValueError: an empty ``call_id`` or another ``reason``.
             UTDStreamError: FORBIDDEN (not the callee), CONFLICT (not ringing), ...
         """
-        data: dict[str, Any] = {"call_id": check_non_empty(call_id, "call_id")}
-        if reason is not None:
-            data["reason"] = check_choice(reason, "reason", ("declined", "busy"))
-        await self._core.request(v.REQ_CALL_REJECT, data)
+        await self._core.request(v.REQ_CALL_REJECT, build.call_reject(call_id, reason))
 
     async def cancel_call(self, call_id: str) -> None:
         """Withdraw an unanswered invitation (caller only); the callee gets `CallCancelled`.
@@ -132,9 +116,7 @@ class Calls:
             ValueError: an empty ``call_id``.
             UTDStreamError: FORBIDDEN (not the caller), CONFLICT (already answered or over).
         """
-        await self._core.request(
-            v.REQ_CALL_CANCEL, {"call_id": check_non_empty(call_id, "call_id")}
-        )
+        await self._core.request(v.REQ_CALL_CANCEL, build.call_cancel(call_id))
 
     async def end_call(self, call_id: str) -> int | None:
         """Hang up an answered call (either party) and return its duration in seconds.
@@ -150,6 +132,5 @@ class Calls:
             ValueError: an empty ``call_id``.
             UTDStreamError: CONFLICT (not answered, or already over), FORBIDDEN, NOT_FOUND.
         """
-        call_id = check_non_empty(call_id, "call_id")
-        reply = await self._core.request(v.REQ_CALL_END, {"call_id": call_id})
+        reply = await self._core.request(v.REQ_CALL_END, build.call_end(call_id))
         return parse_int(get_field(reply, "duration_seconds"))

@@ -24,13 +24,9 @@ import trio
 
 from .._errors import ErrorCode, UTDStreamError
 from .._events import ChannelMemberAdded, ChannelMemberRemoved, Event
+from .._protocol import _requests as build
 from .._protocol import _vocab as v
-from .._protocol._channels import (
-    ChannelTable,
-    ClientEventLimiter,
-    channel_kind,
-    check_client_event,
-)
+from .._protocol._channels import ChannelTable, ClientEventLimiter, channel_kind
 from .._protocol._validate import check_choice, check_size
 from .._session._core import SessionCore
 from .._session._fanout import EventStream, Overflow
@@ -86,7 +82,7 @@ class ChannelRoom:
             trio.move_on_after(self._session.settings.close_timeout),
         ):
             try:
-                await client.request(v.REQ_CHANNEL_UNSUBSCRIBE, {"channel": name})
+                await client.request(v.REQ_CHANNEL_UNSUBSCRIBE, build.channel_unsubscribe(name))
             except UTDStreamError as exc:
                 if exc.code not in (ErrorCode.NETWORK, ErrorCode.TIMEOUT, ErrorCode.CLOSED):
                     raise
@@ -107,19 +103,16 @@ class ChannelRoom:
                 self._landed(self.table.subscribed(name, generation, ack))
 
     async def _subscribe_data(self, client: SignalClient, name: str) -> dict[str, Any]:
-        data: dict[str, Any] = {"channel": name}
-        if channel_kind(name) != "public":
-            socket_id = client.hello.socket_id
-            if not socket_id:
-                raise UTDStreamError(
-                    ErrorCode.PROTOCOL, "the engine's hello had no socket_id to sign a grant for"
-                )
-            info = self.table.user_info(name)
-            auth, channel_data = await self.grants.grant(self._session.api, socket_id, name, info)
-            data[v.GRANT_AUTH] = auth
-            if channel_data is not None:
-                data[v.GRANT_CHANNEL_DATA] = channel_data
-        return data
+        if channel_kind(name) == "public":
+            return build.channel_subscribe(name)
+        socket_id = client.hello.socket_id
+        if not socket_id:
+            raise UTDStreamError(
+                ErrorCode.PROTOCOL, "the engine's hello had no socket_id to sign a grant for"
+            )
+        info = self.table.user_info(name)
+        auth, channel_data = await self.grants.grant(self._session.api, socket_id, name, info)
+        return build.channel_subscribe(name, auth, channel_data)
 
     def _landed(self, events: list[Event]) -> None:
         for event in events:
@@ -131,7 +124,7 @@ class ChannelRoom:
 
     async def trigger(self, name: str, event: str, data: Any) -> None:
         """Send a client event on a held channel (see `Channel.trigger`)."""
-        event = check_client_event(name, event, data)
+        body = build.channel_trigger(name, event, data)
         session = self._session
         deadline = trio.current_time() + session.settings.request_timeout
         while True:
@@ -148,7 +141,6 @@ class ChannelRoom:
                 continue
             self._limiter.sent(now)
             remaining = max(deadline - now, 0.0)
-            body = {"channel": name, "event": event, "data": data}
             await client.request(v.REQ_CHANNEL_TRIGGER, body, timeout=remaining)
             return
 

@@ -12,11 +12,10 @@ same id and returns the one stored message — never a duplicate. Typing lives i
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from .._models import Attachment, ChatMessage, Conversation, HistoryPage, JSONObject
+from .._protocol import _requests as build
 from .._protocol import _vocab as v
-from .._protocol._validate import check_count, check_metadata, check_non_empty, check_text
 from .._session._core import SessionCore
 from ._chat_recovery import ChatRecovery
 from ._typing_indicators import TypingIndicators, chat_target
@@ -74,19 +73,7 @@ class Chat:
                 member), INVALID, TIMEOUT, CLOSED, PROTOCOL (an unusable answer).
         """
         key, wire = chat_target(to, group_id, self._core.user_id)
-        body = None if text is None else check_text(text, "text", v.MAX_TEXT_CHARS)
-        if attachment is not None and not isinstance(attachment, Attachment):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise ValueError(f"attachment must be an Attachment, got {type(attachment).__name__}")
-        if body is None and attachment is None:
-            raise ValueError("text or attachment: a message needs at least one of them")
-        extra = check_metadata(metadata)
-        data: dict[str, Any] = {"client_id": str(uuid.uuid4()), wire: key[1]}
-        if body is not None:
-            data["text"] = body
-        if attachment is not None:
-            data["attachment"] = attachment.to_wire()
-        if extra is not None:
-            data["metadata"] = extra
+        data = build.message_send(str(uuid.uuid4()), wire, key[1], text, attachment, metadata)
         message = await self._recovery.send_own(data)
         await self._typing.stop_after_send(key)
         return message
@@ -115,10 +102,7 @@ class Chat:
         await self._mark(v.REQ_MESSAGE_READ, conversation_id, up_to_seq)
 
     async def _mark(self, event: str, conversation_id: str, up_to_seq: int) -> None:
-        data = {
-            "conversation_id": check_non_empty(conversation_id, "conversation_id"),
-            "up_to_seq": check_count(up_to_seq, "up_to_seq"),
-        }
+        data = build.receipt_mark(conversation_id, up_to_seq)
         # A mark only moves forward, so sending it twice is harmless.
         await self._core.request(event, data, idempotent=True)
 

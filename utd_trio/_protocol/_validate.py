@@ -16,7 +16,7 @@ from inspect import isawaitable
 from typing import Any, TypeVar, cast
 
 from .._errors import ErrorCode, UTDStreamError
-from .._models import Session
+from .._models import Attachment, Session
 from . import _vocab as v
 
 _T = TypeVar("_T")
@@ -115,6 +115,37 @@ def check_metadata(value: object, field: str = "metadata") -> dict[str, Any] | N
     if size > v.MAX_METADATA_BYTES:
         raise ValueError(f"{field} is {size} bytes serialised; the limit is 16 KiB")
     return dict(value)  # pyright: ignore[reportUnknownArgumentType]
+
+
+# --- request arguments (built in `_requests.py`) -----------------------------------------
+
+
+def check_not_self(value: str, own_id: str | None, message: str) -> str:
+    """``value`` unless it is this user's own id ``own_id``; else ValueError(``message``)."""
+    if value == own_id:
+        raise ValueError(message)
+    return value
+
+
+def check_reject_reason(reason: object) -> str | None:
+    """None, or a reason a callee may give for rejecting a call (``declined`` / ``busy``)."""
+    return None if reason is None else check_choice(reason, "reason", v.REJECT_REASONS)
+
+
+def check_attachment(value: object) -> Attachment | None:
+    """None, or an `Attachment` (from ``upload`` / ``presign_upload``); else an error naming it."""
+    if value is not None and not isinstance(value, Attachment):
+        raise ArgumentTypeError(f"attachment must be an Attachment, got {type(value).__name__}")
+    return value
+
+
+def check_message_body(text: object, attachment: object) -> tuple[str | None, Attachment | None]:
+    """A message's ``text`` (≤ 4000 characters) and ``attachment``: at least one of them."""
+    body = None if text is None else check_text(text, "text", v.MAX_TEXT_CHARS)
+    media = check_attachment(attachment)
+    if body is None and media is None:
+        raise ValueError("text or attachment: a message needs at least one of them")
+    return body, media
 
 
 # --- options ------------------------------------------------------------------------------

@@ -91,6 +91,35 @@ REQ_CHANNEL_SUBSCRIBE: Final = "channel.subscribe"
 REQ_CHANNEL_UNSUBSCRIBE: Final = "channel.unsubscribe"
 REQ_CHANNEL_TRIGGER: Final = "channel.trigger"
 
+# --- Request payload fields (protocol §6, §11) [v1] ---------------------------------------
+FIELD_TO: Final = "to"  # a DM's other user (message.send, typing) or the callee (call.invite)
+FIELD_GROUP_ID: Final = "group_id"
+FIELD_CALL_ID: Final = "call_id"
+FIELD_CALL_TYPE: Final = "type"
+FIELD_REASON: Final = "reason"
+FIELD_METADATA: Final = "metadata"
+FIELD_CLIENT_ID: Final = "client_id"
+FIELD_TEXT: Final = "text"
+FIELD_ATTACHMENT: Final = "attachment"
+FIELD_CONVERSATION_ID: Final = "conversation_id"
+FIELD_UP_TO_SEQ: Final = "up_to_seq"
+FIELD_IS_TYPING: Final = "is_typing"
+FIELD_CHANNEL: Final = "channel"
+FIELD_EVENT: Final = "event"
+FIELD_EVENT_DATA: Final = "data"  # channel.trigger's payload (not the envelope's FRAME_DATA)
+ATTACHMENT_URL: Final = "url"
+ATTACHMENT_KEY: Final = "key"
+ATTACHMENT_CONTENT_TYPE: Final = "content_type"
+ATTACHMENT_SIZE: Final = "size"
+ATTACHMENT_NAME: Final = "name"
+CHAT_TARGETS: Final = (FIELD_TO, FIELD_GROUP_ID)  # a message or typing names exactly one
+CALL_AUDIO: Final = "audio"
+CALL_VIDEO: Final = "video"
+CALL_TYPES: Final = (CALL_AUDIO, CALL_VIDEO)
+REJECT_DECLINED: Final = "declined"
+REJECT_BUSY: Final = "busy"
+REJECT_REASONS: Final = (REJECT_DECLINED, REJECT_BUSY)
+
 # --- Hello fields [v1] --------------------------------------------------------------------
 HELLO_SOCKET_ID: Final = "socket_id"
 HELLO_USER_ID: Final = "user_id"
