@@ -12,32 +12,16 @@ import random
 
 import trio
 
-from .._errors import ErrorCode, UnfixableTransportError, UTDStreamError
+from .._errors import ErrorCode, UTDStreamError
 from .._events import Disconnected
 from .._models import Session
 from .._protocol import _vocab as v
-from .._protocol._backoff import Backoff
-from .._protocol._classify import CloseAction, CloseDecision, close_error, decide_close
+from .._protocol._reconnect import ReconnectPolicy, Stop
 from .._transport._client import CloseInfo, SignalClient
 from .._transport._connect import open_signal_client
 from ._core import ConnectHook, SessionCore
 
 log = logging.getLogger("utd_trio.supervisor")
-
-# Errors that no retry can fix while the first connection is being made: the caller's
-# credentials or input are wrong, so `open_signaling` fails fast instead of spinning. So do
-# an unverifiable certificate and a refused loopback port (`UnfixableTransportError`); later
-# reconnects retry those, so an engine restart is survived.
-_FATAL_AT_FIRST = frozenset(
-    {ErrorCode.UNAUTHORIZED, ErrorCode.INVALID, ErrorCode.PROTOCOL, ErrorCode.NOT_FOUND}
-)
-
-
-def _fatal_at_first(exc: UTDStreamError) -> bool:
-    """Whether the first connect stops at once on ``exc``: no retry can fix it."""
-    if isinstance(exc, UnfixableTransportError):
-        return True
-    return exc.code in _FATAL_AT_FIRST and exc.status != v.CLOSE_TOKEN_INVALID
 
 
 def _with_mint_hint(exc: UTDStreamError, core: SessionCore) -> UTDStreamError:
@@ -58,29 +42,18 @@ def _with_mint_hint(exc: UTDStreamError, core: SessionCore) -> UTDStreamError:
     )
 
 
-def _decide_error(exc: UTDStreamError, token_streak: bool) -> CloseDecision:
-    """The reconnect decision for a failed mint or a refused socket."""
-    if exc.is_terminal:
-        return CloseDecision(CloseAction.TERMINAL)
-    if exc.code is ErrorCode.UNAUTHORIZED and exc.status in (401, v.CLOSE_TOKEN_INVALID):
-        return decide_close(v.CLOSE_TOKEN_INVALID, previous_was_token_close=token_streak)
-    floor = exc.retry_after or 0.0
-    if exc.code is ErrorCode.RATE_LIMITED and exc.status == v.CLOSE_RATE_LIMITED:
-        floor = max(floor, v.RATE_LIMIT_CLOSE_FLOOR)
-    return CloseDecision(CloseAction.BACKOFF, floor=floor)
-
-
 class Supervisor:
     """Runs the reconnect loop of one `SessionCore`."""
 
     def __init__(self, core: SessionCore, rng: random.Random | None = None) -> None:
         self._core = core
-        s = core.settings
-        self._rng = rng or random.Random()
-        self._backoff = Backoff(base=s.backoff_base, cap=s.backoff_cap, rng=self._rng)
+        self._rng = rng
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Supervise until cancelled; call ``task_status.started()`` once first connected.
+
+        Every decision (reconnect now, after how long, or stop with which error) is the
+        sans-IO `ReconnectPolicy`'s; this loop mints, connects, reports and sleeps.
 
         Raises:
             UTDStreamError: a terminal error (banned, identity mint disabled, 4003), or —
@@ -88,41 +61,27 @@ class Supervisor:
                 ``connect_timeout``.
         """
         core = self._core
-        first = True
-        token_streak = False
-        first_deadline = trio.current_time() + core.settings.connect_timeout
+        s = core.settings
+        policy = ReconnectPolicy(
+            backoff_base=s.backoff_base,
+            backoff_cap=s.backoff_cap,
+            connect_timeout=s.connect_timeout,
+            now=trio.current_time(),
+            rng=self._rng,
+        )
         while True:
             try:
-                info = await self._one_generation(
-                    task_status if first else None, first_deadline if first else None
-                )
-                first = False
-                decision = decide_close(info.code, previous_was_token_close=token_streak)
-                token_streak = info.code == v.CLOSE_TOKEN_INVALID
-                if decision.action is CloseAction.TERMINAL:
-                    raise close_error(info.code, info.reason)  # handled just below
+                info = await self._one_generation(policy, task_status)
+                plan = policy.after_close(info, trio.current_time())
             except UTDStreamError as exc:
-                if first and _fatal_at_first(exc):
-                    raise
-                decision = _decide_error(exc, token_streak)
-                if decision.action is CloseAction.TERMINAL:
-                    raise await self._ask_if_banned(exc) from None
-                token_streak = exc.code is ErrorCode.UNAUTHORIZED
-                info = CloseInfo(exc.status, str(exc))
-                if first and trio.current_time() >= first_deadline:
-                    raise UTDStreamError(
-                        exc.code,
-                        f"no connection within {core.settings.connect_timeout:g} s; last error: "
-                        f"{exc.message}",
-                        status=exc.status,
-                        retry_after=exc.retry_after,
-                    ) from None
-            delay = self._delay(decision)
-            if first:
-                delay = min(delay, max(first_deadline - trio.current_time(), 0.0))
-            log.info("disconnected (%s, %s); retrying in %.2f s", info.code, info.reason, delay)
-            core.on_disconnected(Disconnected(info.code, info.reason, True, delay))
-            await trio.sleep(delay)
+                plan = policy.after_error(exc, trio.current_time())
+            if isinstance(plan, Stop):
+                raise await self._ask_if_banned(plan.error) from None
+            log.info(
+                "disconnected (%s, %s); retrying in %.2f s", plan.code, plan.reason, plan.delay
+            )
+            core.on_disconnected(Disconnected(plan.code, plan.reason, True, plan.delay))
+            await trio.sleep(plan.delay)
 
     async def _ask_if_banned(self, error: UTDStreamError) -> UTDStreamError:
         """A 4003 that does not say why: one mint tells whether the user is banned.
@@ -151,21 +110,17 @@ class Supervisor:
                 log.debug("ban check after a bare 4003 failed: %r", exc)
         return error
 
-    def _delay(self, decision: CloseDecision) -> float:
-        if decision.action in (CloseAction.RECONNECT_NOW, CloseAction.REMINT_NOW):
-            return max(self._rng.uniform(0.0, self._backoff.base), decision.floor)
-        return self._backoff.next_delay(decision.floor)
-
     async def _one_generation(
-        self, task_status: trio.TaskStatus[None] | None, deadline: float | None
+        self, policy: ReconnectPolicy, task_status: trio.TaskStatus[None]
     ) -> CloseInfo:
         """One connection, from the mint to its close.
 
-        ``deadline`` (the first connection's ``connect_timeout``) bounds the mint and the
-        socket's opening too, so a mint that never answers cannot hold the first connect
-        past it.
+        Until the first connection is up, its ``connect_timeout`` deadline bounds the mint
+        and the socket's opening too, so a mint that never answers cannot hold it past that.
         """
         core = self._core
+        first = policy.first
+        deadline = policy.first_deadline
         s = core.settings
         left = float("inf") if deadline is None else max(deadline - trio.current_time(), 0.0)
         mint_limit = min(s.request_timeout, left)
@@ -194,8 +149,8 @@ class Supervisor:
             stats=core.stats,
         ) as client:
             core.on_established(client, session)
-            self._backoff.reset()
-            if task_status is not None:
+            policy.connected()
+            if first:
                 task_status.started()
             async with trio.open_nursery() as hooks:
                 for hook in core.connect_hooks:
