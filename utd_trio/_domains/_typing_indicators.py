@@ -18,8 +18,7 @@ import trio
 from .._errors import UTDStreamError
 from .._events import Event, TypingChanged
 from .._protocol import _vocab as v
-from .._protocol._typing import TypingKey, TypingTable, typing_body
-from .._protocol._typing import chat_target as chat_target  # re-exported: _chat.py imports it here
+from .._protocol._typing import TypingKey, TypingTable, chat_target, typing_body
 from .._protocol._validate import check_bool
 from .._session._core import SessionCore
 from .._transport._client import SignalClient

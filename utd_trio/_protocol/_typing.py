@@ -47,14 +47,14 @@ def chat_target(to: str | None, group_id: str | None, user_id: str) -> tuple[Typ
         check_identity(to, "to")
         if to == user_id:
             raise ValueError("to must be another user; you cannot message yourself")
-        return ("to", to), "to"
+        return (v.FIELD_TO, to), v.FIELD_TO
     assert group_id is not None
-    return ("group_id", check_non_empty(group_id, "group_id")), "group_id"
+    return (v.FIELD_GROUP_ID, check_non_empty(group_id, "group_id")), v.FIELD_GROUP_ID
 
 
 def typing_body(key: TypingKey, is_typing: bool) -> dict[str, Any]:
     """The data of a ``typing`` request for the conversation ``key``."""
-    return {key[0]: key[1], "is_typing": is_typing}
+    return {key[0]: key[1], v.FIELD_IS_TYPING: is_typing}
 
 
 class TypingTable:
