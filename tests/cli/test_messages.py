@@ -80,18 +80,21 @@ async def _answer_501(stream: trio.SocketStream) -> None:
         )
 
 
-async def test_an_unrelated_server_says_501_once() -> None:
+@pytest.mark.parametrize("command", [["presence", "bob"], ["listen"]])
+async def test_an_unrelated_server_says_501_once(command: list[str]) -> None:
+    started = time.monotonic()
     with trio.fail_after(20):
         async with trio.open_nursery() as nursery:
             serve = functools.partial(trio.serve_tcp, _answer_501, 0, host="127.0.0.1")
             (listener,) = await nursery.start(serve)
             url = f"http://127.0.0.1:{listener.socket.getsockname()[1]}"
-            status, _, err = await run("presence", "bob", "--user", "a", "--base-url", url, *CREDS)
+            status, _, err = await run(*command, "--user", "a", "--base-url", url, *CREDS)
             nursery.cancel_scope.cancel()
     assert status == 1
     line = last_line(err)
-    assert line.startswith(f"utd-trio presence: no UTD-Stream engine at {url}: ")
+    assert line.startswith(f"utd-trio {command[0]}: no UTD-Stream engine at {url}: "), line
     assert line.count("501") == 1, line
+    assert time.monotonic() - started < 8  # at once, not after the 10 s connect timeout
 
 
 async def test_a_refused_port_is_named_fast() -> None:

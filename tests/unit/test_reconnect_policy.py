@@ -98,3 +98,11 @@ def test_terminal_errors_stop_whenever_they_come() -> None:
     banned = UTDStreamError(ErrorCode.BANNED, "User is banned", status=403)
     assert stop(policy().after_error(banned, 0.0)) is banned
     assert stop(policy(connected=False).after_error(banned, 0.0)) is banned
+
+
+def test_a_501_at_the_first_mint_is_no_engine_and_fails_fast() -> None:
+    error = UTDStreamError(ErrorCode.SERVER, "Not Implemented", status=501)
+    assert stop(policy(connected=False).after_error(error, 1.0)) is error
+    assert isinstance(policy().after_error(error, 1.0), Retry)  # later, a 5xx is retried
+    busy = UTDStreamError(ErrorCode.SERVER, "Service Unavailable", status=503)
+    assert isinstance(policy(connected=False).after_error(busy, 1.0), Retry)

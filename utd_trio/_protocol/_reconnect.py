@@ -11,8 +11,8 @@ publishes. The rules:
 - a failed mint or socket: terminal errors (banned, identity mint disabled, 4003) stop; a
   401 re-mints like 4001; ``Retry-After`` raises the floor;
 - the first connection fails fast on what no retry can fix (bad credentials, invalid input,
-  a protocol violation, a 404 at the mint, an unverifiable certificate, a refused loopback
-  port), and gives up at ``connect_timeout`` naming the last error; later connections retry
+  a protocol violation, a 404 or 501 at the mint, an unverifiable certificate, a refused
+  loopback port), and gives up at ``connect_timeout`` naming the last error; later connections retry
   everything but terminal errors, without limit;
 - delays: full jitter (`Backoff`), reset once a connection is established, so the first retry
   after a drop is immediate (jittered within the base).
@@ -39,6 +39,8 @@ __all__ = ["ReconnectPolicy", "Retry", "Stop"]
 _FATAL_AT_FIRST: Final = frozenset(
     {ErrorCode.UNAUTHORIZED, ErrorCode.INVALID, ErrorCode.PROTOCOL, ErrorCode.NOT_FOUND}
 )
+
+_NOT_IMPLEMENTED: Final = 501
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +126,14 @@ class ReconnectPolicy:
 
 
 def _fatal_at_first(exc: UTDStreamError) -> bool:
-    """Whether the first connect stops at once on ``exc``: no retry can fix it."""
+    """Whether the first connect stops at once on ``exc``: no retry can fix it.
+
+    A 501 at the mint is no engine at all (a server that does not know the route), not a
+    passing failure: it fails fast like a 404.
+    """
     if isinstance(exc, UnfixableTransportError):
+        return True
+    if exc.code is ErrorCode.SERVER and exc.status == _NOT_IMPLEMENTED:
         return True
     return exc.code in _FATAL_AT_FIRST and exc.status != v.CLOSE_TOKEN_INVALID
 

@@ -26,7 +26,8 @@ log = logging.getLogger("utd_trio.supervisor")
 
 def _with_mint_hint(exc: UTDStreamError, core: SessionCore) -> UTDStreamError:
     """An app-key mint's 401 / 404, saying what to check (never quoting a credential)."""
-    if core.has_provider or exc.code not in (ErrorCode.UNAUTHORIZED, ErrorCode.NOT_FOUND):
+    unknown_route = exc.code is ErrorCode.NOT_FOUND or exc.status == 501
+    if core.has_provider or not (exc.code is ErrorCode.UNAUTHORIZED or unknown_route):
         return exc
     url = core.api.base_url + v.PATH_MINT
     check = (
