@@ -5,11 +5,14 @@ interleavings of starts, stops, sends, failed sends, received events, expiry swe
 steps (landing exactly on the 3 s and 6 s boundaries too) and checks, at every step, that
 no (conversation, user) is published in the same state twice in a row and nobody stays
 typing past 6 s without a refresh once the table was swept.
+
+``UTD_MODEL_EXAMPLES=5000 uv run pytest tests/unit/test_typing_table.py`` runs a long one.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import pytest
@@ -146,6 +149,7 @@ def test_typing_users_per_conversation() -> None:
 
 KEYS = st.sampled_from([BOB, TEAM])
 PEERS = st.sampled_from([("c1", "bob"), ("c1", "carol"), ("c2", "bob")])
+EXAMPLES = int(os.environ.get("UTD_MODEL_EXAMPLES", "100"))
 STEPS = st.sampled_from([0.0, 0.5, 1.0, 2.9, 3.0, 3.1, 5.9, 6.0, 6.1])
 OPS = st.lists(
     st.one_of(
@@ -224,7 +228,7 @@ class Model:
             assert self.table.is_sending(key) == (key in self.sent_true)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(OPS)
 def test_random_interleavings(ops: list[tuple[Any, ...]]) -> None:
     model = Model()
