@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from utd_trio._protocol._typing import TypingKey, TypingTable, chat_target, typing_body
+from utd_trio._protocol._typing_table import TypingKey, TypingTable, chat_target, typing_body
 from utd_trio._protocol._vocab import TYPING_EXPIRY, TYPING_THROTTLE
 
 BOB: TypingKey = ("to", "bob")

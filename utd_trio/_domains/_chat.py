@@ -16,7 +16,7 @@ import uuid
 from .._models import Attachment, ChatMessage, Conversation, HistoryPage, JSONObject
 from .._protocol import _requests as build
 from .._protocol import _vocab as v
-from .._protocol._typing import chat_target
+from .._protocol._typing_table import chat_target
 from .._session._core import SessionCore
 from ._chat_recovery import ChatRecovery
 from ._typing_indicators import TypingIndicators

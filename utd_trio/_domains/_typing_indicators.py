@@ -2,7 +2,7 @@
 
 Every decision — whether a ``true`` or ``false`` goes out (throttle: one ``true`` per
 conversation every 3 s), whether a received ``typing`` event is a change worth publishing,
-who expired (6 s without a refresh) — is the sans-IO table's (`utd_trio._protocol._typing`).
+who expired (6 s without a refresh) — is the sans-IO table's (`utd_trio._protocol._typing_table`).
 This module only sends the requests, turns ``typing`` events into `TypingChanged` (or
 swallows them), and runs the expiry timer: a connect hook sleeping on trio time until the
 table's next deadline. A state that expires while the session is reconnecting is reported as
@@ -18,7 +18,7 @@ import trio
 from .._errors import UTDStreamError
 from .._events import Event, TypingChanged
 from .._protocol import _vocab as v
-from .._protocol._typing import TypingKey, TypingTable, chat_target, typing_body
+from .._protocol._typing_table import TypingKey, TypingTable, chat_target, typing_body
 from .._protocol._validate import check_bool
 from .._session._core import SessionCore
 from .._transport._client import SignalClient
