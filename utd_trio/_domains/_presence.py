@@ -2,11 +2,12 @@
 
 Presence: subscribe to users' online state (signaling capability).
 
-The session remembers its subscriptions and the last presence it knew of each watched user.
-On every reconnect a connect hook subscribes again (protocol §8) and publishes a
-`PresenceChanged` for each user whose presence differs from what the session last knew — the
-changes that happened while it was disconnected. A live ``presence.update`` that arrives while
-that re-subscription is in flight is newer than its snapshot and wins.
+The state — the watched users, the last presence known of each, the "a live update newer than
+the snapshot wins" rule — lives in the sans-IO `PresenceTable` (`utd_trio._protocol._presence`);
+this component only sends the requests and publishes what the table returns. On every
+reconnect a connect hook subscribes again (protocol §8) and publishes a `PresenceChanged` for
+each user whose presence differs from what the session last knew — the changes that happened
+while it was disconnected.
 """
 
 from __future__ import annotations
@@ -16,8 +17,13 @@ from collections.abc import Sequence
 from .._events import Event, PresenceChanged
 from .._models import PresenceInfo
 from .._protocol import _vocab as v
-from .._protocol._parse import parse_presence_list
-from .._rest._wire import check_ids
+from .._protocol._presence import (
+    PresenceTable,
+    parse_subscribe_reply,
+    subscribe_body,
+    unsubscribe_body,
+)
+from .._protocol._validate import check_ids
 from .._session._core import SessionCore
 from .._transport._client import SignalClient
 
@@ -30,22 +36,18 @@ class Presence:
 
     def __init__(self, core: SessionCore) -> None:
         self._core = core
-        self._presence_subs: dict[str, None] = {}  # ordered set of watched user ids
-        self._presence_known: dict[str, PresenceInfo] = {}
-        self._presence_updates: dict[str, int] = {}  # live updates seen, per user
+        self._table = PresenceTable()
         core.add_event_hook(self._on_presence_event, PresenceChanged)
         core.add_connect_hook(self._restore_presence)
 
     @property
     def presence_subscriptions(self) -> frozenset[str]:
         """The user ids this session watches (re-subscribed on every reconnect)."""
-        return frozenset(self._presence_subs)
+        return self._table.subscriptions
 
     def known_presence(self, user_id: str) -> PresenceInfo | None:
         """The last presence this session knew of a watched user, if any."""
-        if user_id not in self._presence_subs:
-            return None
-        return self._presence_known.get(user_id)
+        return self._table.known(user_id)
 
     async def subscribe_presence(self, user_ids: Sequence[str]) -> tuple[PresenceInfo, ...]:
         """Watch ``user_ids`` (at most 1000 per call) and return their presence now.
@@ -59,17 +61,12 @@ class Presence:
             UTDStreamError: e.g. FEATURE_DISABLED (signaling off), TIMEOUT, CLOSED.
         """
         ids = list(dict.fromkeys(check_ids(user_ids, "user_ids", limit=v.MAX_PRESENCE_IDS)))
-        seen = {user_id: self._presence_updates.get(user_id, 0) for user_id in ids}
+        mark = self._table.mark(ids)
         reply = await self._core.request(
-            v.REQ_PRESENCE_SUBSCRIBE, {"user_ids": ids}, idempotent=True
+            v.REQ_PRESENCE_SUBSCRIBE, subscribe_body(ids), idempotent=True
         )
-        snapshot = parse_presence_list(reply.get("users"))
-        for user_id in ids:
-            self._presence_subs[user_id] = None
-        for info in snapshot:
-            # A live update that overtook this reply is newer than the snapshot: keep it.
-            if seen.get(info.user_id) == self._presence_updates.get(info.user_id, 0):
-                self._presence_known[info.user_id] = info
+        snapshot = parse_subscribe_reply(reply)
+        self._table.apply_snapshot(mark, snapshot, restore=False)
         return snapshot
 
     async def unsubscribe_presence(self, user_ids: Sequence[str]) -> None:
@@ -83,39 +80,22 @@ class Presence:
             UTDStreamError: e.g. FEATURE_DISABLED (signaling off), TIMEOUT, CLOSED.
         """
         ids = list(dict.fromkeys(check_ids(user_ids, "user_ids", limit=v.MAX_PRESENCE_IDS)))
-        for user_id in ids:
-            self._presence_subs.pop(user_id, None)
-            self._presence_known.pop(user_id, None)
-            self._presence_updates.pop(user_id, None)
-        await self._core.request(v.REQ_PRESENCE_UNSUBSCRIBE, {"user_ids": ids}, idempotent=True)
+        self._table.forget(ids)
+        await self._core.request(v.REQ_PRESENCE_UNSUBSCRIBE, unsubscribe_body(ids), idempotent=True)
 
     def _on_presence_event(self, event: Event) -> Event:
-        """Record live presence (the event is published as is).
-
-        The engine only sends updates of subscribed users, so these maps stay small.
-        """
+        """Record live presence in the table (the event is published as is)."""
         if isinstance(event, PresenceChanged):
-            user_id = event.user_id
-            self._presence_known[user_id] = PresenceInfo(user_id, event.online, event.last_seen_at)
-            self._presence_updates[user_id] = self._presence_updates.get(user_id, 0) + 1
+            self._table.on_update(event)
         return event
 
     async def _restore_presence(self, client: SignalClient, generation: int) -> None:
         """Connect hook: subscribe again and publish the changes missed during the gap."""
-        if generation <= 1 or not self._presence_subs:
+        if generation <= 1:
             return
-        ids = list(self._presence_subs)
-        for start in range(0, len(ids), v.MAX_PRESENCE_IDS):
-            chunk = ids[start : start + v.MAX_PRESENCE_IDS]
-            seen = {user_id: self._presence_updates.get(user_id, 0) for user_id in chunk}
-            reply = await client.request(v.REQ_PRESENCE_SUBSCRIBE, {"user_ids": chunk})
-            for info in parse_presence_list(reply.get("users")):
-                if info.user_id not in seen or info.user_id not in self._presence_subs:
-                    continue  # not asked for, or unsubscribed meanwhile
-                if self._presence_updates.get(info.user_id, 0) != seen[info.user_id]:
-                    continue  # a live update arrived after this snapshot: it is newer
-                if self._presence_known.get(info.user_id) != info:
-                    self._presence_known[info.user_id] = info
-                    self._core.publish(
-                        PresenceChanged(info.user_id, info.online, info.last_seen_at)
-                    )
+        table = self._table
+        for chunk in table.restore_chunks():
+            mark = table.mark(chunk)
+            reply = await client.request(v.REQ_PRESENCE_SUBSCRIBE, subscribe_body(chunk))
+            for event in table.apply_snapshot(mark, parse_subscribe_reply(reply), restore=True):
+                self._core.publish(event)

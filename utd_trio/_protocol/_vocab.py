@@ -167,3 +167,7 @@ CLIENT_EVENTS_PER_SECOND: Final = 10  # [Pusher] per socket, any sliding 1 s win
 MAX_BROADCAST_CHANNELS: Final = 100  # [Pusher] channels per broadcast
 GRANT_AUTH: Final = "auth"  # [doc] "<app key>:<hex hmac>"
 GRANT_CHANNEL_DATA: Final = "channel_data"  # [doc] JSON string {"user_id", "user_info"?}
+
+# --- Presence request and reply fields (_protocol/_presence.py) [v1] -----------------------
+FIELD_USER_IDS: Final = "user_ids"  # presence.subscribe / presence.unsubscribe
+PRESENCE_USERS: Final = "users"  # presence.subscribe ack: the snapshot

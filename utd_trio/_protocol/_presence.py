@@ -1,0 +1,176 @@
+"""Presence subscriptions without I/O: what is watched, what is known, what to publish.
+
+`PresenceTable` is the session's memory of presence (contract §6–§8): the ordered set of
+watched users, the last `PresenceInfo` it knew of each, and how many live ``presence.update``
+events it has seen per user. It has no I/O, no clock and no tasks; the async shell
+(`utd_trio._domains._presence`) sends the requests and publishes what the table returns:
+
+- ``subscribe``: ``mark(ids)`` right before the request, then ``apply_snapshot(mark, users,
+  restore=False)`` with the reply: the ids become watched, and each user's snapshot is kept
+  unless a live update arrived after the mark (it is newer than the snapshot and wins);
+- after a reconnect: ``restore_chunks()`` (at most `MAX_PRESENCE_IDS` ids each), and per chunk
+  ``mark`` + request + ``apply_snapshot(..., restore=True)``, which returns a `PresenceChanged`
+  for each user whose presence differs from what the session knew (the changes missed during
+  the gap), under the same "a later live update wins" rule, ignoring users unsubscribed
+  meanwhile;
+- ``on_update(event)`` for every live update; ``forget(ids)`` on unsubscribe (at once, even if
+  the request then fails).
+
+The request bodies and the reply are built and read here too (`subscribe_body`,
+`unsubscribe_body`, `parse_subscribe_reply`), mirroring how inbound frames are decoded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .._events import PresenceChanged
+from .._models import PresenceInfo
+from . import _vocab as v
+from ._parse import parse_presence_list
+
+__all__ = [
+    "PresenceMark",
+    "PresenceTable",
+    "parse_subscribe_reply",
+    "subscribe_body",
+    "unsubscribe_body",
+]
+
+
+def subscribe_body(user_ids: Iterable[str]) -> dict[str, Any]:
+    """The data of a ``presence.subscribe`` request for ``user_ids`` (already checked)."""
+    return {v.FIELD_USER_IDS: list(user_ids)}
+
+
+def unsubscribe_body(user_ids: Iterable[str]) -> dict[str, Any]:
+    """The data of a ``presence.unsubscribe`` request for ``user_ids`` (already checked)."""
+    return {v.FIELD_USER_IDS: list(user_ids)}
+
+
+def parse_subscribe_reply(reply: Mapping[str, Any]) -> tuple[PresenceInfo, ...]:
+    """The presence snapshot in a ``presence.subscribe`` ack (unusable items are skipped)."""
+    return parse_presence_list(reply.get(v.PRESENCE_USERS))
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceMark:
+    """The live-update counts of some users, taken right before a subscribe request.
+
+    ``counts`` is keyed by the requested ids, in request order. A snapshot entry is trusted
+    only for a user whose count has not moved since the mark.
+    """
+
+    counts: Mapping[str, int]
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """The ids the request asked for, in order."""
+        return tuple(self.counts)
+
+
+class PresenceTable:
+    """Watched users, their last known presence and the live-update counts (sans-IO).
+
+    ``chunk_size`` is how many ids one ``presence.subscribe`` may carry (the contract's
+    `MAX_PRESENCE_IDS`; smaller only in tests).
+    """
+
+    __slots__ = ("_chunk_size", "_known", "_subs", "_updates")
+
+    def __init__(self, chunk_size: int = v.MAX_PRESENCE_IDS) -> None:
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+        self._chunk_size = chunk_size
+        self._subs: dict[str, None] = {}  # ordered set of watched user ids
+        self._known: dict[str, PresenceInfo] = {}
+        self._updates: dict[str, int] = {}  # live updates seen, per user
+
+    # --- reading ------------------------------------------------------------------------
+
+    @property
+    def subscriptions(self) -> frozenset[str]:
+        """The user ids this session watches."""
+        return frozenset(self._subs)
+
+    @property
+    def watched(self) -> tuple[str, ...]:
+        """The watched user ids, in the order they were first subscribed."""
+        return tuple(self._subs)
+
+    def known(self, user_id: str) -> PresenceInfo | None:
+        """The last presence known of a watched user (None if unwatched or not known yet)."""
+        if user_id not in self._subs:
+            return None
+        return self._known.get(user_id)
+
+    # --- subscribing --------------------------------------------------------------------
+
+    def restore_chunks(self) -> list[tuple[str, ...]]:
+        """What to subscribe again after a reconnect: every watched id, in chunks, in order."""
+        ids = tuple(self._subs)
+        size = self._chunk_size
+        return [ids[start : start + size] for start in range(0, len(ids), size)]
+
+    def mark(self, user_ids: Iterable[str]) -> PresenceMark:
+        """Remember the live-update counts of ``user_ids`` before asking for their snapshot."""
+        updates = self._updates
+        return PresenceMark({user_id: updates.get(user_id, 0) for user_id in user_ids})
+
+    def apply_snapshot(
+        self, mark: PresenceMark, users: Sequence[PresenceInfo], *, restore: bool
+    ) -> list[PresenceChanged]:
+        """Take in a subscribe reply; return the events to publish (none unless ``restore``).
+
+        Only users named in ``mark`` count. A user whose live-update count moved since the
+        mark keeps what the live update said: it arrived after the snapshot was asked for,
+        so it is newer.
+
+        ``restore=False`` (the user's own subscribe): the marked ids become watched (in their
+        order, after those already watched) and each snapshot entry becomes known presence.
+
+        ``restore=True`` (re-subscribing after a reconnect): users unsubscribed meanwhile are
+        ignored, and a `PresenceChanged` is returned for each user whose snapshot differs
+        from the presence the session knew: the changes missed during the gap.
+        """
+        counts = mark.counts
+        updates = self._updates
+        known = self._known
+        if not restore:
+            for user_id in counts:
+                self._subs[user_id] = None
+            for info in users:
+                if counts.get(info.user_id) == updates.get(info.user_id, 0):
+                    known[info.user_id] = info
+            return []
+        changed: list[PresenceChanged] = []
+        for info in users:
+            user_id = info.user_id
+            if user_id not in counts or user_id not in self._subs:
+                continue  # not asked for, or unsubscribed meanwhile
+            if updates.get(user_id, 0) != counts[user_id]:
+                continue  # a live update arrived after this snapshot: it is newer
+            if known.get(user_id) != info:
+                known[user_id] = info
+                changed.append(PresenceChanged(user_id, info.online, info.last_seen_at))
+        return changed
+
+    # --- live updates and unsubscribing -------------------------------------------------
+
+    def on_update(self, event: PresenceChanged) -> None:
+        """Record a live ``presence.update`` (the shell publishes the event as it is).
+
+        The engine only sends updates of subscribed users, so the table stays small.
+        """
+        user_id = event.user_id
+        self._known[user_id] = PresenceInfo(user_id, event.online, event.last_seen_at)
+        self._updates[user_id] = self._updates.get(user_id, 0) + 1
+
+    def forget(self, user_ids: Iterable[str]) -> None:
+        """Stop watching ``user_ids`` at once: they are not restored on a reconnect."""
+        for user_id in user_ids:
+            self._subs.pop(user_id, None)
+            self._known.pop(user_id, None)
+            self._updates.pop(user_id, None)
