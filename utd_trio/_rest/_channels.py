@@ -11,12 +11,9 @@
 from __future__ import annotations
 
 import json
-from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
-
-import httpx
 
 from .._models import JSONObject
 from .._protocol import _vocab as v
@@ -29,44 +26,14 @@ from .._protocol._channels import (
 )
 from .._protocol._parse import parse_object, parse_str
 from .._protocol._validate import check_identity, check_non_empty
+from ._exchange import RestExchange
 from ._wire import as_object, checked, data_list, segment
 
 __all__ = ["ChannelBackend"]
 
 
-class ChannelBackend:
+class ChannelBackend(RestExchange):
     """Mixin of `UTDApi`: channel grants and the backend's broadcast calls."""
-
-    _app_id: str
-    _credential: tuple[str, str] | None
-
-    @abstractmethod
-    async def _bearer(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Any = None,
-        params: Mapping[str, str | int] | None = None,
-    ) -> Any:
-        """One bearer-authenticated call returning the decoded JSON (`UTDApi` implements it)."""
-
-    @abstractmethod
-    async def _send(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: Mapping[str, str],
-        body: Any = None,
-        params: Mapping[str, str | int] | None = None,
-        content: bytes | None = None,
-    ) -> httpx.Response:
-        """One HTTP exchange; every failure a `UTDStreamError` (`UTDApi` implements it)."""
-
-    @abstractmethod
-    def _url(self, path: str) -> str:
-        """The absolute URL of a REST path."""
 
     # --- grants --------------------------------------------------------------------------
 

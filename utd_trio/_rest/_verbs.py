@@ -5,11 +5,8 @@ A mixin: `UTDApi` supplies the transport (``_bearer``, ``_send``) and the TLS po
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
-
-import httpx
 
 from .._models import Attachment, Conversation, Group, HistoryPage, PresenceInfo, UploadTicket
 from .._protocol import _vocab as v
@@ -21,6 +18,7 @@ from .._protocol._parse import (
     parse_upload_ticket,
 )
 from .._protocol._validate import check_int_in, check_non_empty
+from ._exchange import RestExchange
 from ._upload import UploadData, check_upload_url, open_source, put_headers
 from ._wire import (
     MAX_HISTORY_LIMIT,
@@ -45,41 +43,13 @@ from ._wire import (
 __all__ = ["RestVerbs"]
 
 
-class RestVerbs(ABC):
+class RestVerbs(RestExchange):
     """Bearer-token REST calls; every one raises `UTDStreamError` on failure.
 
     Common errors: ``UNAUTHORIZED`` (after one refresh and one retry), ``FORBIDDEN`` /
     ``FEATURE_DISABLED`` / ``BANNED``, ``NOT_FOUND``, ``INVALID``, ``RATE_LIMITED``,
     ``NETWORK``, ``TIMEOUT``, ``PROTOCOL``, ``CLOSED``.
     """
-
-    _allow_insecure: bool
-    _base_url: str
-
-    @abstractmethod
-    async def _bearer(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Any = None,
-        params: Mapping[str, str | int] | None = None,
-    ) -> Any:
-        """One bearer-authenticated call returning the decoded JSON (`UTDApi` implements it)."""
-
-    @abstractmethod
-    async def _send(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: Mapping[str, str],
-        body: Any = None,
-        params: Mapping[str, str | int] | None = None,
-        content: bytes | AsyncIterator[bytes] | None = None,
-        deadline: bool = True,
-    ) -> httpx.Response:
-        """One HTTP exchange; every failure a `UTDStreamError` (`UTDApi` implements it)."""
 
     # --- push tokens -----------------------------------------------------------------------
 
