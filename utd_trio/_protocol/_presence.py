@@ -22,8 +22,9 @@ The request bodies and the reply are built and read here too (`subscribe_body`,
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .._events import PresenceChanged
@@ -55,7 +56,7 @@ def parse_subscribe_reply(reply: Mapping[str, Any]) -> tuple[PresenceInfo, ...]:
     return parse_presence_list(reply.get(v.PRESENCE_USERS))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True, eq=False)
 class PresenceMark:
     """The live-update counts of some users, taken right before a subscribe request.
 
@@ -64,6 +65,8 @@ class PresenceMark:
     """
 
     counts: Mapping[str, int]
+    dropped: set[str] = field(default_factory=set[str])
+    """Ids unsubscribed while this request was in flight: its answer no longer counts."""
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -78,7 +81,7 @@ class PresenceTable:
     `MAX_PRESENCE_IDS`; smaller only in tests).
     """
 
-    __slots__ = ("_chunk_size", "_known", "_subs", "_updates")
+    __slots__ = ("_chunk_size", "_in_flight", "_known", "_subs", "_updates")
 
     def __init__(self, chunk_size: int = v.MAX_PRESENCE_IDS) -> None:
         if chunk_size < 1:
@@ -87,6 +90,8 @@ class PresenceTable:
         self._subs: dict[str, None] = {}  # ordered set of watched user ids
         self._known: dict[str, PresenceInfo] = {}
         self._updates: dict[str, int] = {}  # live updates seen, per user
+        # Marks of requests still waiting for their answer (weak: a failed request's goes).
+        self._in_flight: weakref.WeakSet[PresenceMark] = weakref.WeakSet()
 
     # --- reading ------------------------------------------------------------------------
 
@@ -117,7 +122,9 @@ class PresenceTable:
     def mark(self, user_ids: Iterable[str]) -> PresenceMark:
         """Remember the live-update counts of ``user_ids`` before asking for their snapshot."""
         updates = self._updates
-        return PresenceMark({user_id: updates.get(user_id, 0) for user_id in user_ids})
+        mark = PresenceMark({user_id: updates.get(user_id, 0) for user_id in user_ids})
+        self._in_flight.add(mark)
+        return mark
 
     def apply_snapshot(
         self, mark: PresenceMark, users: Sequence[PresenceInfo], *, restore: bool
@@ -129,13 +136,15 @@ class PresenceTable:
         so it is newer.
 
         ``restore=False`` (the user's own subscribe): the marked ids become watched (in their
-        order, after those already watched) and each snapshot entry becomes known presence.
+        order, after those already watched) and each snapshot entry becomes known presence —
+        except ids unsubscribed while the request was in flight: the later call wins.
 
         ``restore=True`` (re-subscribing after a reconnect): users unsubscribed meanwhile are
         ignored, and a `PresenceChanged` is returned for each user whose snapshot differs
         from the presence the session knew: the changes missed during the gap.
         """
-        counts = mark.counts
+        self._in_flight.discard(mark)
+        counts = {u: n for u, n in mark.counts.items() if u not in mark.dropped}
         updates = self._updates
         known = self._known
         if not restore:
@@ -170,7 +179,10 @@ class PresenceTable:
 
     def forget(self, user_ids: Iterable[str]) -> None:
         """Stop watching ``user_ids`` at once: they are not restored on a reconnect."""
-        for user_id in user_ids:
+        ids = set(user_ids)
+        for user_id in ids:
             self._subs.pop(user_id, None)
             self._known.pop(user_id, None)
             self._updates.pop(user_id, None)
+        for mark in self._in_flight:
+            mark.dropped.update(ids & mark.counts.keys())
