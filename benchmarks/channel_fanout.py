@@ -44,10 +44,15 @@ from utd_trio._protocol._urls import ws_url_with_token
 from utd_trio.testing import DEFAULT_PROJECT
 
 from ._common import Result, cpu_seconds, median, percentile, raise_fd_limit, server_process
-from .fanout import Arrivals, Members, _pinger  # pyright: ignore[reportPrivateUsage]
+from .fanout import (  # pyright: ignore[reportPrivateUsage]
+    SEND_WINDOW,
+    Arrivals,
+    Members,
+    _pinger,
+    run_rounds,
+)
 
 TIME_CAP = 240.0  # the whole benchmark, engine start and connects included
-SEND_WINDOW = 120.0  # the broadcast rounds stop early (and say so) past this
 CONNECT_CAP = 90.0  # every subscriber ready, or the benchmark reports what it got
 DELIVERY_TIMEOUT = 10.0  # per broadcast: the last subscriber must have it by then
 OPEN_CONCURRENCY = 32
@@ -152,40 +157,18 @@ async def measure(info: dict[str, Any], members: int, sends: int) -> dict[str, A
                 for name, stats in (await backend.channels(prefix="bench-fan-")).items()
             }
             cpu0, engine0, w0 = cpu_seconds(), cpu_seconds(info["pid"]), time.perf_counter()
-            out["rounds"] = await _rounds(backend, arrivals, sends, out)
+            out["rounds"] = await run_rounds(
+                list(CHANNELS),
+                lambda name, tag: _one_broadcast(backend, CHANNELS[name], arrivals[name], tag),
+                sends,
+                out,
+            )
             wall = time.perf_counter() - w0
             out["cpu_pct"] = 100 * (cpu_seconds() - cpu0) / wall
             out["engine_cpu_pct"] = 100 * (cpu_seconds(info["pid"]) - engine0) / wall
             out["rounds_seconds"] = wall
             nursery.cancel_scope.cancel()
     return out
-
-
-async def _rounds(
-    backend: UTDApi, arrivals: dict[str, Arrivals], sends: int, out: dict[str, Any]
-) -> int:
-    order = list(CHANNELS)
-    deadline = trio.current_time() + SEND_WINDOW
-    # Warm-up round, not counted.
-    for name in order:
-        await _one_broadcast(backend, CHANNELS[name], arrivals[name], f"warm {name}")
-    done = 0
-    for k in range(sends):
-        if trio.current_time() > deadline:
-            break
-        for name in order:
-            sent, acked, times = await _one_broadcast(
-                backend, CHANNELS[name], arrivals[name], f"#{k} {name}"
-            )
-            out["ack"][name].append(acked - sent)
-            if times is None:
-                out["missed"][name] += 1
-            else:
-                out["first"][name].append(min(times) - sent)
-                out["last"][name].append(max(times) - sent)
-        order.reverse()
-        done += 1
-    return done
 
 
 async def _one_broadcast(

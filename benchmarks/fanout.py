@@ -30,7 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -173,7 +173,12 @@ async def measure(info: dict[str, Any], members: int, sends: int) -> dict[str, A
                 for name, users in ids.items()
             }
             cpu0, engine0, w0 = cpu_seconds(), cpu_seconds(info["pid"]), time.perf_counter()
-            out["rounds"] = await _rounds(sender, groups, arrivals, sends, out)
+            out["rounds"] = await run_rounds(
+                list(groups),
+                lambda name, tag: _one_send(sender, groups[name], arrivals[name], tag),
+                sends,
+                out,
+            )
             wall = time.perf_counter() - w0
             out["cpu_pct"] = 100 * (cpu_seconds() - cpu0) / wall
             out["engine_cpu_pct"] = 100 * (cpu_seconds(info["pid"]) - engine0) / wall
@@ -188,26 +193,31 @@ async def _pinger(ws: trio_websocket.WebSocketConnection) -> None:
         await ws.send_message(json.dumps({"event": "ping", "ref": f"p{i}"}))
 
 
-async def _rounds(
-    sender: Signaling,
-    groups: dict[str, str],
-    arrivals: dict[str, Arrivals],
+Trip = tuple[float, float, list[float] | None]
+"""One send: when it left, when it was acked, and each receiver's arrival (None: missed)."""
+
+
+async def run_rounds(
+    names: list[str],
+    one: Callable[[str, str], Awaitable[Trip]],
     sends: int,
     out: dict[str, Any],
 ) -> int:
-    order = list(groups)
+    """A warm-up round, then up to ``sends`` rounds of ``one(name, tag)`` per name.
+
+    The order alternates between rounds; rounds stop past `SEND_WINDOW`. Ack times, first
+    and last arrivals and misses are appended to ``out`` per name. Returns the rounds done.
+    """
+    order = list(names)
     deadline = trio.current_time() + SEND_WINDOW
-    # Warm-up round, not counted.
-    for name in order:
-        await _one_send(sender, groups[name], arrivals[name], f"warm {name}")
+    for name in order:  # warm-up round, not counted
+        await one(name, f"warm {name}")
     done = 0
     for k in range(sends):
         if trio.current_time() > deadline:
             break
         for name in order:
-            sent, acked, times = await _one_send(
-                sender, groups[name], arrivals[name], f"#{k} {name}"
-            )
+            sent, acked, times = await one(name, f"#{k} {name}")
             out["ack"][name].append(acked - sent)
             if times is None:
                 out["missed"][name] += 1
