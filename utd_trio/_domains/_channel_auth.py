@@ -45,7 +45,7 @@ class GrantSource:
         if isinstance(channel_auth, str):
             _check_url(channel_auth, allow_insecure)
         if headers is not None:
-            if isinstance(channel_auth, str) is False:
+            if not isinstance(channel_auth, str):
                 raise ValueError("channel_auth_headers go with a channel_auth URL")
             if not isinstance(headers, Mapping) or not all(  # pyright: ignore[reportUnnecessaryIsInstance]
                 isinstance(k, str) and isinstance(val, str)  # pyright: ignore[reportUnnecessaryIsInstance]
