@@ -1,5 +1,6 @@
-"""utd_trio: a Trio-native SDK for the UTD-Stream signalling plane.
+"""utd_trio: an SDK for the UTD-Stream signalling plane, for Trio and asyncio alike.
 
+The same code runs under ``trio.run`` and ``asyncio.run`` (anyio underneath, Trio first-class).
 Calls, presence and chat over one supervised WebSocket plus REST, with typed events, honest
 connection state and a close that always returns. ``utd_trio.testing`` ships a local reference
 engine to develop and test against.

@@ -1,4 +1,4 @@
-"""`open_signaling()`: the nursery-scoped session that most users touch."""
+"""`open_signaling()`: the session, scoped to a task group, that most users touch."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import ssl
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import asynccontextmanager
 
+import anyio
 import httpx
-import trio
 
 from ._domains._channel_auth import ChannelAuth, GrantSource
 from ._errors import UTDStreamError
@@ -61,7 +61,7 @@ async def open_signaling(
     ``session_provider`` (an async callable returning the mint JSON from your own backend,
     called on every (re)connect) must be given.
 
-    The block owns a nursery running the supervisor (mint → connect → heartbeat → reconnect
+    The block owns a task group running the supervisor (mint → connect → heartbeat → reconnect
     with full-jitter backoff) and the event dispatcher. Leaving it — normally, by exception or
     by cancellation — closes the socket with 1000 within ``close_timeout`` seconds.
 
@@ -161,18 +161,18 @@ async def open_signaling(
     mine: Exception | None = None
     try:
         try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(sig._core.hub.run_dispatcher)  # pyright: ignore[reportPrivateUsage]
-                await nursery.start(sig._supervise)  # pyright: ignore[reportPrivateUsage]
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(sig._core.hub.run_dispatcher)  # pyright: ignore[reportPrivateUsage]
+                await tasks.start(sig._supervise)  # pyright: ignore[reportPrivateUsage]
                 try:
                     yield sig
                 except Exception as exc:
-                    # The user's own exception never enters the nursery: it is not wrapped
+                    # The user's own exception never enters the task group: it is not wrapped
                     # in a group, not mistaken for the library's I/O failure, and leaves
                     # the block unchanged (same object, same traceback) after the teardown.
                     mine = exc
                 finally:
-                    nursery.cancel_scope.cancel()
+                    tasks.cancel_scope.cancel()
         except BaseExceptionGroup as group:
             error = collapse(group)
             if mine is None:
@@ -187,5 +187,5 @@ async def open_signaling(
             raise mine
     finally:
         sig._finalize(final)  # pyright: ignore[reportPrivateUsage]
-        with trio.CancelScope(shield=True), trio.move_on_after(close_timeout):
+        with anyio.CancelScope(shield=True), anyio.move_on_after(close_timeout):
             await api.aclose()

@@ -13,7 +13,8 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-import trio
+import anyio
+import anyio.abc
 
 from ._domains._calls import Calls
 from ._domains._channel_auth import GrantSource
@@ -78,8 +79,8 @@ class Signaling(FlatVerbs):
         self._media = Media(core)
         self._channels = Channels(core, grants or GrantSource(None, None, allow_insecure=False))
         self._supervisor = Supervisor(core, rng)
-        self._stop = trio.CancelScope()
-        self._stopped = trio.Event()
+        self._stop = anyio.CancelScope()
+        self._stopped = anyio.Event()
 
     def __repr__(self) -> str:
         return (
@@ -239,7 +240,7 @@ class Signaling(FlatVerbs):
         self._finalize(Disconnected(v.CLOSE_NORMAL, "closed by the user", will_retry=False))
         # REST verbs end with the session too: later calls raise CLOSED like socket verbs.
         bound = self._core.settings.close_timeout
-        with trio.CancelScope(shield=True), trio.move_on_after(bound):
+        with anyio.CancelScope(shield=True), anyio.move_on_after(bound):
             await self.api.aclose()
 
     def _finalize(self, final: Disconnected) -> None:
@@ -249,7 +250,7 @@ class Signaling(FlatVerbs):
         self._core.on_disconnected(final)
         self._core.on_closed()
 
-    async def _supervise(self, *, task_status: trio.TaskStatus[None]) -> None:
+    async def _supervise(self, *, task_status: anyio.abc.TaskStatus[None]) -> None:
         try:
             with self._stop:
                 await self._supervisor.run(task_status=task_status)

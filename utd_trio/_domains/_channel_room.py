@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import trio
+import anyio
 
 from .._errors import ErrorCode, UTDStreamError
 from .._events import ChannelMemberAdded, ChannelMemberRemoved, Event
@@ -44,7 +44,7 @@ class ChannelRoom:
         self.table = ChannelTable()
         self._limiter = ClientEventLimiter()
         self.grants = GrantSource(None, None, allow_insecure=False)
-        self._changed = trio.Event()  # set (and replaced) whenever a subscription lands
+        self._changed = anyio.Event()  # set (and replaced) whenever a subscription lands
         session.add_event_hook(self._on_member_event, ChannelMemberAdded, ChannelMemberRemoved)
         session.add_connect_hook(self._resubscribe)
 
@@ -53,7 +53,7 @@ class ChannelRoom:
     async def subscribe(self, name: str) -> None:
         """Subscribe ``name`` (already held in the table) on the live connection."""
         session = self._session
-        deadline = trio.current_time() + session.settings.request_timeout
+        deadline = anyio.current_time() + session.settings.request_timeout
         while True:
             client = await self._live_client(deadline, name)
             generation = session.generation
@@ -61,7 +61,7 @@ class ChannelRoom:
                 return  # the reconnect hook got there first
             try:
                 data = await self._subscribe_data(client, name)
-                remaining = max(deadline - trio.current_time(), 0.0)
+                remaining = max(deadline - anyio.current_time(), 0.0)
                 ack = await client.request(v.REQ_CHANNEL_SUBSCRIBE, data, timeout=remaining)
             except UTDStreamError:
                 if client.is_closed:
@@ -78,8 +78,8 @@ class ChannelRoom:
         if client is None:
             return  # the next connection simply does not subscribe it again
         with (
-            trio.CancelScope(shield=True),
-            trio.move_on_after(self._session.settings.close_timeout),
+            anyio.CancelScope(shield=True),
+            anyio.move_on_after(self._session.settings.close_timeout),
         ):
             try:
                 await client.request(v.REQ_CHANNEL_UNSUBSCRIBE, build.channel_unsubscribe(name))
@@ -118,7 +118,7 @@ class ChannelRoom:
         for event in events:
             self._session.publish(event)
         self._changed.set()
-        self._changed = trio.Event()
+        self._changed = anyio.Event()
 
     # --- client events ---------------------------------------------------------------------
 
@@ -126,7 +126,7 @@ class ChannelRoom:
         """Send a client event on a held channel (see `Channel.trigger`)."""
         body = build.channel_trigger(name, event, data)
         session = self._session
-        deadline = trio.current_time() + session.settings.request_timeout
+        deadline = anyio.current_time() + session.settings.request_timeout
         while True:
             client = await self._live_client(deadline, name)
             if name not in self.table:
@@ -134,10 +134,10 @@ class ChannelRoom:
             if self.table.generation(name) != session.generation:
                 await self._wait_change(deadline, name)  # resubscription under way
                 continue
-            now = trio.current_time()
+            now = anyio.current_time()
             delay = self._limiter.delay(now, session.generation)
             if delay > 0:
-                await trio.sleep(delay)
+                await anyio.sleep(delay)
                 continue
             self._limiter.sent(now)
             remaining = max(deadline - now, 0.0)
@@ -176,13 +176,13 @@ class ChannelRoom:
             client = session.client
             if client is not None:
                 return client
-            remaining = deadline - trio.current_time()
+            remaining = deadline - anyio.current_time()
             if remaining <= 0:
                 raise UTDStreamError(ErrorCode.TIMEOUT, f"{name}: no connection in time")
             await session.wait_connected(remaining)
 
     async def _wait_change(self, deadline: float, name: str) -> None:
-        with trio.move_on_at(deadline):
+        with anyio.CancelScope(deadline=deadline):
             await self._changed.wait()
             return
         raise UTDStreamError(ErrorCode.TIMEOUT, f"{name}: not subscribed again in time")

@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Final
 
-import trio
+import anyio
 
 from .._errors import ErrorCode, UTDStreamError
 from .._events import Event, MessageReceived, ReceiptReceived, RecoveryFinished
@@ -105,7 +105,7 @@ class ChatRecovery:
         incomplete: frozenset[str] | None = frozenset()
         for attempt in range(RECOVERY_ATTEMPTS):
             if attempt:
-                await trio.sleep(RECOVERY_RETRY_DELAY * 2 ** (attempt - 1))
+                await anyio.sleep(RECOVERY_RETRY_DELAY * 2 ** (attempt - 1))
             job = RecoveryJob(ledger, chat_enabled=self._core.chat_enabled)
             try:
                 await self._run_job(job)

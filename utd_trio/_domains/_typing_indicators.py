@@ -4,7 +4,7 @@ Every decision — whether a ``true`` or ``false`` goes out (throttle: one ``tru
 conversation every 3 s), whether a received ``typing`` event is a change worth publishing,
 who expired (6 s without a refresh) — is the sans-IO table's (`utd_trio._protocol._typing_table`).
 This module only sends the requests, turns ``typing`` events into `TypingChanged` (or
-swallows them), and runs the expiry timer: a connect hook sleeping on trio time until the
+swallows them), and runs the expiry timer: a connect hook sleeping on the loop's clock until the
 table's next deadline. A state that expires while the session is reconnecting is reported as
 soon as the next connection is up.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-import trio
+import anyio
 
 from .._errors import UTDStreamError
 from .._events import Event, TypingChanged
@@ -32,7 +32,7 @@ class TypingIndicators:
     def __init__(self, core: SessionCore) -> None:
         self._core = core
         self._table = TypingTable()
-        self._wake = trio.Event()
+        self._wake = anyio.Event()
         core.add_event_hook(self._on_typing_event, TypingChanged)
         core.add_connect_hook(self._expire_typing)
 
@@ -46,7 +46,7 @@ class TypingIndicators:
             if self._table.stop(key):
                 await self._core.request(v.REQ_TYPING, data)
             return
-        now = trio.current_time()
+        now = anyio.current_time()
         if not self._table.start(key, now):
             return
         sent = False
@@ -77,7 +77,7 @@ class TypingIndicators:
         """Event hook: publish state changes only, and (re)arm the expiry of typers."""
         if not isinstance(event, TypingChanged):
             return event
-        now = trio.current_time()
+        now = anyio.current_time()
         change = self._table.seen(event.conversation_id, event.user_id, event.is_typing, now)
         if event.is_typing:
             self._wake.set()  # a new deadline: the expiry timer looks again
@@ -90,8 +90,8 @@ class TypingIndicators:
     async def _expire_typing(self, client: SignalClient, generation: int) -> None:
         """Connect hook: publish ``is_typing=False`` for every typer silent for 6 s."""
         while True:
-            wake = self._wake = trio.Event()
-            for cid, user in self._table.expire(trio.current_time()):
+            wake = self._wake = anyio.Event()
+            for cid, user in self._table.expire(anyio.current_time()):
                 self._core.publish(TypingChanged(cid, user, is_typing=False))
-            with trio.move_on_at(self._table.next_deadline()):
+            with anyio.CancelScope(deadline=self._table.next_deadline()):
                 await wake.wait()

@@ -17,8 +17,8 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urlsplit
 
+import anyio
 import httpx
-import trio
 
 from .._errors import ErrorCode, UnfixableTransportError, UTDStreamError
 from .._models import Session
@@ -116,7 +116,7 @@ class UTDApi(RestVerbs, ChannelBackend):
         self._refresh: RefreshSession | None = None
         self._remint: _MintRequest | None = None
         self._last_mint: tuple[Session, _MintRequest] | None = None
-        self._refresh_lock = trio.Lock()
+        self._refresh_lock = anyio.Lock()
         self._failed_refreshes = 0
 
     # --- lifecycle and state -------------------------------------------------------------
@@ -291,7 +291,7 @@ class UTDApi(RestVerbs, ChannelBackend):
         path = urlsplit(url).path
         where = f"{method} {path}"
         scope: contextlib.AbstractContextManager[object] = (
-            trio.fail_after(self._timeout) if deadline else contextlib.nullcontext()
+            anyio.fail_after(self._timeout) if deadline else contextlib.nullcontext()
         )
         try:
             with scope:
@@ -304,7 +304,7 @@ class UTDApi(RestVerbs, ChannelBackend):
                     content=content,
                     timeout=self._httpx_timeout,
                 )
-        except (trio.TooSlowError, httpx.TimeoutException) as exc:
+        except (TimeoutError, httpx.TimeoutException) as exc:
             logger.debug("%s timed out", where)
             raise UTDStreamError(
                 ErrorCode.TIMEOUT, f"{where}: no reply within {self._timeout:g} s"

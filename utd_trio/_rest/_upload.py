@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
-import trio
+import anyio
 
 from .._errors import ErrorCode, UTDStreamError
 from .._protocol._urls import is_loopback
@@ -63,7 +63,7 @@ async def open_source(data: UploadData, filename: str | None) -> UploadSource:
     path = os.fspath(data)
     if not path:
         raise ValueError("data must be bytes or a non-empty file path")
-    info = await trio.Path(path).stat()
+    info = await anyio.Path(path).stat()
     if not stat.S_ISREG(info.st_mode):
         raise ValueError(f"data path {shown(path)} is not a regular file")
     name = filename if filename is not None else os.path.basename(path)
@@ -72,7 +72,7 @@ async def open_source(data: UploadData, filename: str | None) -> UploadSource:
 
 async def _file_chunks(path: str, size: int) -> AsyncIterator[bytes]:
     """Exactly ``size`` bytes of the file, in chunks; a file that shrank is an error."""
-    async with await trio.open_file(path, "rb") as file:
+    async with await anyio.open_file(path, "rb") as file:
         remaining = size
         while remaining > 0:
             chunk = await file.read(min(CHUNK_SIZE, remaining))

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import trio
+import anyio
 
 from .._errors import ErrorCode, UTDStreamError
 from .._events import CapabilitiesChanged, Connected, Disconnected, Event
@@ -64,13 +64,13 @@ class _Live:
     """The live connection, and an event fired when it is replaced or lost."""
 
     client: SignalClient | None = None
-    changed: trio.Event = field(default_factory=trio.Event)
+    changed: anyio.Event = field(default_factory=anyio.Event)
 
     def replace(self, client: SignalClient | None) -> None:
         """Switch to ``client`` (None: no connection) and wake everyone waiting."""
         self.client = client
         self.changed.set()
-        self.changed = trio.Event()
+        self.changed = anyio.Event()
 
 
 class SessionCore:
@@ -167,13 +167,13 @@ class SessionCore:
             UTDStreamError: TIMEOUT after ``timeout`` seconds; CLOSED if the session ends.
         """
         limit = check_seconds(timeout, "timeout", allow_none=True)
-        deadline = trio.current_time() + (limit if limit is not None else float("inf"))
+        deadline = anyio.current_time() + (limit if limit is not None else float("inf"))
         await self._wait_client(deadline, "wait_connected")
 
     # --- hooks for domain modules --------------------------------------------------------
 
     def add_connect_hook(self, hook: ConnectHook) -> None:
-        """Run ``hook(client, generation)`` in the connection's nursery after each connect."""
+        """Run ``hook(client, generation)`` in the connection's task group after each connect."""
         self._connect_hooks.append(hook)
 
     @property
@@ -228,7 +228,7 @@ class SessionCore:
 
     @property
     def hub(self) -> EventHub:
-        """The fan-out of this session's events (its dispatcher runs in the session nursery)."""
+        """The fan-out of this session's events (its dispatcher runs in the session's tasks)."""
         return self._hub
 
     def publish(self, event: Event) -> None:
@@ -252,10 +252,10 @@ class SessionCore:
         sent again on the next connection, within the same deadline.
         """
         limit = self.settings.request_timeout if timeout is None else timeout
-        deadline = trio.current_time() + limit
+        deadline = anyio.current_time() + limit
         while True:
             client = await self._wait_client(deadline, event)
-            remaining = deadline - trio.current_time()
+            remaining = deadline - anyio.current_time()
             try:
                 return await client.request(event, data, timeout=max(remaining, 0.0))
             except UTDStreamError as exc:
@@ -273,7 +273,7 @@ class SessionCore:
                 return client
             # No client, or a dead one the supervisor has not replaced yet: wait for a change.
             changed = self._live.changed
-            with trio.move_on_at(deadline):
+            with anyio.CancelScope(deadline=deadline):
                 await changed.wait()
                 continue
             raise UTDStreamError(ErrorCode.TIMEOUT, f"{what}: not connected in time")

@@ -19,16 +19,36 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, Literal, NoReturn, Self, TypeVar
 
+import anyio
 import trio
 
+from .._backend import ParkingLot
 from .._events import Event
 
-__all__ = ["EventHub", "EventStream", "EventStreamStatistics", "Overflow"]
+__all__ = [
+    "EndOfStream",
+    "EventHub",
+    "EventStream",
+    "EventStreamStatistics",
+    "Overflow",
+    "WouldBlock",
+]
 
 Overflow = Literal["drop_oldest", "block"]
 """What a full event stream does: ``"drop_oldest"`` (drop and count the oldest event; the
 default) or ``"block"`` (never drop; event delivery waits, the connection never does)."""
 E = TypeVar("E", bound=Event)
+
+
+class EndOfStream(anyio.EndOfStream, trio.EndOfChannel):
+    """The event stream was closed and its buffer is drained.
+
+    Both an ``anyio.EndOfStream`` and a ``trio.EndOfChannel``, so either ``except`` works.
+    """
+
+
+class WouldBlock(anyio.WouldBlock, trio.WouldBlock):
+    """Nothing is buffered (yet): both an ``anyio.WouldBlock`` and a ``trio.WouldBlock``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +107,8 @@ class EventStream(Generic[E], metaclass=_NoPublicConstructor):
         self._buffer = buffer
         self._overflow: Overflow = overflow
         self._queue: deque[Event] = deque()
-        self._lot = trio.lowlevel.ParkingLot()
-        self._room = trio.lowlevel.ParkingLot()
+        self._lot = ParkingLot()
+        self._room = ParkingLot()
         self._closed = False
         self._dropped = 0
         self._delivered = 0
@@ -165,11 +185,12 @@ class EventStream(Generic[E], metaclass=_NoPublicConstructor):
         """The next event.
 
         Raises:
-            trio.EndOfChannel: the stream was closed and its buffer is drained.
+            EndOfStream: the stream was closed and its buffer is drained (also an
+                ``anyio.EndOfStream`` and a ``trio.EndOfChannel``).
         """
         while not self._queue:
             if self._closed:
-                raise trio.EndOfChannel
+                raise EndOfStream
             await self._lot.park()
         return self._take()
 
@@ -177,11 +198,12 @@ class EventStream(Generic[E], metaclass=_NoPublicConstructor):
         """The next event if one is buffered.
 
         Raises:
-            trio.WouldBlock: nothing is buffered (yet).
-            trio.EndOfChannel: the stream was closed and its buffer is drained.
+            WouldBlock: nothing is buffered (yet); also an ``anyio.WouldBlock`` and a
+                ``trio.WouldBlock``.
+            EndOfStream: the stream was closed and its buffer is drained.
         """
         if not self._queue:
-            raise trio.EndOfChannel if self._closed else trio.WouldBlock
+            raise EndOfStream if self._closed else WouldBlock
         return self._take()
 
     def _take(self) -> E:
@@ -201,7 +223,7 @@ class EventStream(Generic[E], metaclass=_NoPublicConstructor):
     async def __anext__(self) -> E:
         try:
             return await self.receive()
-        except trio.EndOfChannel:
+        except EndOfStream:
             raise StopAsyncIteration from None
 
     async def __aenter__(self) -> Self:
@@ -229,7 +251,7 @@ class EventHub:
         self._refs: tuple[weakref.ref[EventStream[Any]], ...] | None = None
         self._any_block = False
         self._pending: deque[Event] = deque()
-        self._wake = trio.lowlevel.ParkingLot()
+        self._wake = ParkingLot()
         self._closed = False
         self.published = 0
 

@@ -1,6 +1,6 @@
 """The connection supervisor: mint → connect → run → classify the end → back off → again.
 
-Each connection generation gets a fresh nursery (inside `open_signal_client`, plus one for the
+Each connection generation gets a fresh task group (inside `open_signal_client`, plus one for the
 domain hooks), so nothing a generation started can outlive it. Terminal errors end the loop by
 raising; everything else reconnects, without limit, until the session is closed.
 """
@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import random
 
-import trio
+import anyio
+import anyio.abc
 
 from .._errors import ErrorCode, UTDStreamError
 from .._events import Disconnected
@@ -50,7 +51,9 @@ class Supervisor:
         self._core = core
         self._rng = rng
 
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
         """Supervise until cancelled; call ``task_status.started()`` once first connected.
 
         Every decision (reconnect now, after how long, or stop with which error) is the
@@ -67,22 +70,22 @@ class Supervisor:
             backoff_base=s.backoff_base,
             backoff_cap=s.backoff_cap,
             connect_timeout=s.connect_timeout,
-            now=trio.current_time(),
+            now=anyio.current_time(),
             rng=self._rng,
         )
         while True:
             try:
                 info = await self._one_generation(policy, task_status)
-                plan = policy.after_close(info, trio.current_time())
+                plan = policy.after_close(info, anyio.current_time())
             except UTDStreamError as exc:
-                plan = policy.after_error(exc, trio.current_time())
+                plan = policy.after_error(exc, anyio.current_time())
             if isinstance(plan, Stop):
                 raise await self._ask_if_banned(plan.error) from None
             log.info(
                 "disconnected (%s, %s); retrying in %.2f s", plan.code, plan.reason, plan.delay
             )
             core.on_disconnected(Disconnected(plan.code, plan.reason, True, plan.delay))
-            await trio.sleep(plan.delay)
+            await anyio.sleep(plan.delay)
 
     async def _ask_if_banned(self, error: UTDStreamError) -> UTDStreamError:
         """A 4003 that does not say why: one mint tells whether the user is banned.
@@ -95,7 +98,7 @@ class Supervisor:
         if error.code is not ErrorCode.FORBIDDEN or error.status != v.CLOSE_FORBIDDEN:
             return error
         core = self._core
-        with trio.move_on_after(core.settings.request_timeout):
+        with anyio.move_on_after(core.settings.request_timeout):
             try:
                 await core.fetch_session()
             except UTDStreamError as exc:
@@ -112,7 +115,7 @@ class Supervisor:
         return error
 
     async def _one_generation(
-        self, policy: ReconnectPolicy, task_status: trio.TaskStatus[None]
+        self, policy: ReconnectPolicy, task_status: anyio.abc.TaskStatus[None]
     ) -> CloseInfo:
         """One connection, from the mint to its close.
 
@@ -123,10 +126,10 @@ class Supervisor:
         first = policy.first
         deadline = policy.first_deadline
         s = core.settings
-        left = float("inf") if deadline is None else max(deadline - trio.current_time(), 0.0)
+        left = float("inf") if deadline is None else max(deadline - anyio.current_time(), 0.0)
         mint_limit = min(s.request_timeout, left)
         session: Session | None = None
-        with trio.move_on_after(mint_limit):
+        with anyio.move_on_after(mint_limit):
             try:
                 session = await core.fetch_session()
             except UTDStreamError as exc:
@@ -137,7 +140,7 @@ class Supervisor:
                 ErrorCode.TIMEOUT, f"no session within {mint_limit:g} s (the {source} hangs)"
             )
         core.api.bind_session(session, refresh=core.fetch_session)
-        left = float("inf") if deadline is None else max(deadline - trio.current_time(), 0.0)
+        left = float("inf") if deadline is None else max(deadline - anyio.current_time(), 0.0)
         async with open_signal_client(
             session,
             on_frame=core.ingest,
@@ -153,11 +156,13 @@ class Supervisor:
             policy.connected()
             if first:
                 task_status.started()
-            async with trio.open_nursery() as hooks:
+            async with anyio.create_task_group() as hooks:
                 for hook in core.connect_hooks:
                     hooks.start_soon(_guarded, hook, client, core.generation)
-                info = await client.wait_closed()
+                await client.wait_closed()
                 hooks.cancel_scope.cancel()
+            info = client.close_info
+        assert info is not None  # wait_closed returned
         return info
 
 

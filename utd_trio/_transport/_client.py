@@ -1,6 +1,6 @@
 """`SignalClient`: one WebSocket connection to the engine.
 
-Two tasks serve it (the receive loop, the heartbeat) in the nursery of `open_signal_client`,
+Two tasks serve it (the receive loop, the heartbeat) in the task group of `open_signal_client`,
 which waited for ``connection.established``. It correlates requests with replies by ``ref``,
 and never lets a slow consumer, a stalled peer or a cancelled caller stall or corrupt the socket:
 
@@ -19,8 +19,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import trio
+import anyio
 
+from .._backend import current_clock
 from .._errors import ErrorCode, UTDStreamError
 from .._protocol import _vocab as v
 from .._protocol._codec import Frame
@@ -40,7 +41,7 @@ log = logging.getLogger("utd_trio.client")
 
 @dataclass(eq=False)
 class _Pending:
-    done: trio.Event = field(default_factory=trio.Event)
+    done: anyio.Event = field(default_factory=anyio.Event)
     data: dict[str, Any] | None = None
     error: UTDStreamError | None = None
 
@@ -72,12 +73,13 @@ class SignalClient:
         self._on_frame = on_frame
         self._request_timeout = request_timeout
         self._heartbeat_timeout = heartbeat_timeout
+        self._now = current_clock()
         self._proto = ConnectionMachine(
-            hello, heartbeat_timeout=heartbeat_timeout, now=trio.current_time(), stats=stats
+            hello, heartbeat_timeout=heartbeat_timeout, now=self._now(), stats=stats
         )
         self._waiters: dict[str, _Pending] = {}
-        self._closed = trio.Event()
-        self._reader_done = trio.Event()
+        self._closed = anyio.Event()
+        self._reader_done = anyio.Event()
 
     def __repr__(self) -> str:
         state = "closed" if self.is_closed else "open"
@@ -97,13 +99,13 @@ class SignalClient:
 
     @property
     def last_seen(self) -> float:
-        """Trio time of the last inbound frame (the last proof of life)."""
+        """Loop time (``anyio.current_time()``) of the last inbound frame (proof of life)."""
         return self._proto.last_seen
 
     @property
     def alive(self) -> bool:
         """True while open and heard from within the heartbeat window."""
-        return self._proto.alive(trio.current_time())
+        return self._proto.alive(self._now())
 
     async def wait_closed(self) -> CloseInfo:
         """Wait until the connection ends; return how it ended."""
@@ -126,7 +128,7 @@ class SignalClient:
         slot = self._waiters[ref] = _Pending()
         limit = self._request_timeout if timeout is None else timeout
         try:
-            with trio.move_on_after(limit) as scope:
+            with anyio.move_on_after(limit) as scope:
                 await self._send(text)
                 await slot.done.wait()
         finally:
@@ -149,7 +151,7 @@ class SignalClient:
         callers that need a tighter bound wrap it.
         """
         self._finish(CloseInfo(code, reason or "closed by client", by_client=True))
-        with trio.move_on_after(self._heartbeat_timeout):
+        with anyio.move_on_after(self._heartbeat_timeout):
             await self._ws.send_close(code, reason)
             await self._reader_done.wait()
         await self._ws.abort()
@@ -180,8 +182,8 @@ class SignalClient:
         # Shielded: a cancelled caller must not leave half a frame on the wire. Bounded: a
         # peer that stops reading kills this connection rather than hanging the sender. One
         # scope does both (a shield keeps outer cancellation out, not the scope's own deadline).
-        deadline = trio.current_time() + self._heartbeat_timeout
-        with trio.CancelScope(deadline=deadline, shield=True) as scope:
+        deadline = self._now() + self._heartbeat_timeout
+        with anyio.CancelScope(deadline=deadline, shield=True) as scope:
             try:
                 await self._ws.send_text(text)
             except WebSocketClosed as exc:
@@ -192,12 +194,12 @@ class SignalClient:
                     ErrorCode.NETWORK, "connection is closed", status=exc.code
                 ) from None
         if scope.cancelled_caught:
-            with trio.CancelScope(shield=True):
+            with anyio.CancelScope(shield=True):
                 await self._kill("send stalled: the engine stopped reading")
             raise UTDStreamError(ErrorCode.NETWORK, "send stalled; connection dropped")
         self._proto.sent()
 
-    async def _receive_loop(self, initial: list[str | bytes], scope: trio.CancelScope) -> None:
+    async def _receive_loop(self, initial: list[str | bytes], scope: anyio.CancelScope) -> None:
         """Read until the connection ends, inside ``scope``.
 
         ``scope`` is shielded by the owner: outer cancellation must not stop the reader
@@ -219,7 +221,7 @@ class SignalClient:
                 self._reader_done.set()
 
     def _receive_all(self, messages: list[str | bytes]) -> None:
-        now = trio.current_time()
+        now = self._now()
         receive = self._proto.receive
         for message in messages:
             outcome = receive(message, now)
@@ -236,8 +238,8 @@ class SignalClient:
     async def _heartbeat_loop(self) -> None:
         proto = self._proto
         while True:
-            await trio.sleep_until(proto.next_deadline())
-            tick = proto.tick(trio.current_time())
+            await anyio.sleep_until(proto.next_deadline())
+            tick = proto.tick(self._now())
             if tick.dead is not None:
                 await self._kill(tick.dead)
                 return

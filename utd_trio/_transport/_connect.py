@@ -10,8 +10,9 @@ from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from typing import NoReturn, cast
 
-import trio
+import anyio
 
+from .._backend import ByteStream, StreamBroken, open_stream
 from .._errors import ErrorCode, UnfixableTransportError, UTDStreamError
 from .._models import Session
 from .._protocol import _vocab as v
@@ -22,7 +23,7 @@ from .._protocol._urls import is_loopback, redact_url, upgrade_target, ws_url_wi
 from .._protocol._validate import check_bool, check_instance, check_seconds
 from ._client import ConnectionStats, Hello, SignalClient
 from ._tls import default_ssl_context
-from ._websocket import HandshakeRejected, Stream, WebSocket, WebSocketClosed
+from ._websocket import HandshakeRejected, WebSocket, WebSocketClosed
 
 __all__ = ["collapse", "open_signal_client", "reraise"]
 
@@ -63,28 +64,16 @@ def _close_before_hello(code: int | None, reason: str) -> UTDStreamError:
     return close_error(code, f"engine closed the socket before hello: {reason}")
 
 
-async def _open_stream(url: str, ssl_context: ssl.SSLContext | None) -> tuple[Stream, str, str]:
+async def _open_stream(url: str, ssl_context: ssl.SSLContext | None) -> tuple[ByteStream, str, str]:
     """TCP (and TLS for wss) to the URL's host; returns the stream, Host header, resource."""
     host, port, secure, host_header, resource = upgrade_target(url)
+    context = (ssl_context or default_ssl_context()) if secure else None
     try:
-        if secure:
-            context = ssl_context or default_ssl_context()
-            stream: Stream = await trio.open_ssl_over_tcp_stream(
-                host, port, ssl_context=context, https_compatible=True
-            )
-        else:
-            stream = await trio.open_tcp_stream(host, port)
+        stream = await open_stream(host, port, context)
     except OSError as exc:
         raise _dial_error(exc, url, f"cannot connect: {exc.strerror or exc}") from exc
-    if isinstance(stream, trio.SSLStream):
-        # Handshake here, not lazily on the first write: a bad certificate is then reported
-        # as such, before any WebSocket bytes are involved.
-        try:
-            await stream.do_handshake()
-        except trio.BrokenResourceError as exc:
-            await trio.aclose_forcefully(stream)
-            why = exc.__cause__ or exc
-            raise _dial_error(exc, url, f"TLS handshake failed: {why}") from exc
+    except StreamBroken as exc:
+        raise _dial_error(exc, url, f"TLS handshake failed: {exc}") from exc
     return stream, host_header, resource
 
 
@@ -155,16 +144,16 @@ async def open_signal_client(
         check_seconds(seconds, label)
     url = ws_url_with_token(session.ws_url, session.user_token, allow_insecure=allow_insecure)
     counters = stats if stats is not None else ConnectionStats()
-    stream: Stream | None = None
+    stream: ByteStream | None = None
     # Shielded: outer cancellation must not stop the reader before our bounded close
     # handshake has read the engine's reply; cancelled below once that is done.
-    reader_scope = trio.CancelScope(shield=True)
+    reader_scope = anyio.CancelScope(shield=True)
     mine: Exception | None = None
     try:
-        async with trio.open_nursery() as nursery:
+        async with anyio.create_task_group() as tasks:
             try:
                 connected: tuple[WebSocket, Hello, list[str | bytes]] | None = None
-                with trio.move_on_after(connect_timeout):
+                with anyio.move_on_after(connect_timeout):
                     stream, host_header, resource = await _open_stream(url, ssl_context)
                     try:
                         ws = await WebSocket.connect(
@@ -180,7 +169,7 @@ async def open_signal_client(
                         # Already classified; a NETWORK or TIMEOUT one is also an OSError,
                         # so it must not reach the translation below.
                         raise
-                    except (HandshakeRejected, OSError, trio.BrokenResourceError) as exc:
+                    except (HandshakeRejected, OSError, StreamBroken) as exc:
                         # Only the handshake's own failures are translated: an OSError
                         # raised later in the caller's block is the caller's.
                         raise _translate(exc) from None
@@ -198,24 +187,24 @@ async def open_signal_client(
                     stats=counters,
                 )
                 log.debug("connected to %s as socket %s", redact_url(url), hello.socket_id)
-                nursery.start_soon(client._receive_loop, after_hello, reader_scope)  # pyright: ignore[reportPrivateUsage]
-                nursery.start_soon(client._heartbeat_loop)  # pyright: ignore[reportPrivateUsage]
+                tasks.start_soon(client._receive_loop, after_hello, reader_scope)  # pyright: ignore[reportPrivateUsage]
+                tasks.start_soon(client._heartbeat_loop)  # pyright: ignore[reportPrivateUsage]
                 try:
                     yield client
                 except Exception as exc:
-                    # The caller's own exception stays out of the nursery: never wrapped
+                    # The caller's own exception stays out of the task group: never wrapped
                     # in a group, re-raised unchanged once the connection is closed.
                     mine = exc
                 finally:
-                    with trio.CancelScope(shield=True), trio.move_on_after(close_timeout):
+                    with anyio.CancelScope(shield=True), anyio.move_on_after(close_timeout):
                         await client.aclose()
             finally:
                 # Synchronous first, so nothing below can leave the shielded reader running.
                 reader_scope.cancel()
-                nursery.cancel_scope.cancel()
-                # Shielded: in the now-cancelled nursery a checkpoint would raise Cancelled,
-                # which the nursery swallows along with the error being raised.
-                with trio.CancelScope(shield=True):
+                tasks.cancel_scope.cancel()
+                # Shielded: in the now-cancelled task group a checkpoint would raise Cancelled,
+                # which the task group swallows along with the error being raised.
+                with anyio.CancelScope(shield=True):
                     await _force_close(stream)
     except BaseExceptionGroup as group:
         if mine is None:
@@ -225,17 +214,12 @@ async def open_signal_client(
         raise mine
 
 
-async def _force_close(*resources: trio.abc.AsyncResource | None) -> None:
-    for resource in resources:
-        if resource is None:
-            continue
-        try:
-            await trio.aclose_forcefully(resource)
-        except Exception as exc:  # the peer is gone or broken; nothing else to release
-            log.debug("forced close of %r: %r", resource, exc)
+async def _force_close(stream: ByteStream | None) -> None:
+    if stream is not None:
+        await stream.aclose()
 
 
-def _translate(exc: HandshakeRejected | OSError | trio.BrokenResourceError) -> UTDStreamError:
+def _translate(exc: HandshakeRejected | OSError | StreamBroken) -> UTDStreamError:
     """A failure of the WebSocket handshake as the `UTDStreamError` it means."""
     if isinstance(exc, HandshakeRejected):
         return _rejected(exc.status, exc.body)
@@ -243,7 +227,7 @@ def _translate(exc: HandshakeRejected | OSError | trio.BrokenResourceError) -> U
 
 
 def collapse(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """One exception out of a nursery's group: the first that is not a Cancelled.
+    """One exception out of a task group's exception group: the first that is not a Cancelled.
 
     Nothing is translated here: the library's I/O failures were turned into
     `UTDStreamError` where they happened, and anything else comes out as it was raised.
@@ -259,8 +243,9 @@ def collapse(group: BaseExceptionGroup[BaseException]) -> BaseException:
             leaves.append(exc)
 
     walk(group)
+    cancelled = anyio.get_cancelled_exc_class()
     for leaf in leaves:
-        if not isinstance(leaf, trio.Cancelled):
+        if not isinstance(leaf, cancelled):
             return leaf
     return leaves[0] if leaves else group
 

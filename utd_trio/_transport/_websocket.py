@@ -1,4 +1,4 @@
-"""`WebSocket`: a client WebSocket over a Trio stream, driven by wsproto in the caller's task.
+"""`WebSocket`: a client WebSocket over the loop's byte stream, driven by wsproto in the reader.
 
 This is the transport seam under `SignalClient`. It has no background task: whoever calls
 `WebSocket.receive` reads the socket, feeds wsproto and gets back every message the read
@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from typing import Final, cast
 
-import trio
+import anyio
 import wsproto
 from wsproto.connection import ConnectionState
 from wsproto.events import (
@@ -38,9 +38,10 @@ from wsproto.events import (
 )
 from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
+from .._backend import ByteStream, StreamBroken
 from .._errors import ErrorCode, UTDStreamError
 
-__all__ = ["HandshakeRejected", "Stream", "WebSocket", "WebSocketClosed"]
+__all__ = ["HandshakeRejected", "WebSocket", "WebSocketClosed"]
 
 log = logging.getLogger("utd_trio.websocket")
 
@@ -48,8 +49,6 @@ CLOSE_ABNORMAL: Final = 1006  # RFC 6455 §7.1.5: the connection ended without a
 CLOSE_TOO_BIG: Final = 1009
 _REJECT_BODY_LIMIT: Final = 64 * 1024
 _MESSAGES: Final = (TextMessage, BytesMessage)
-
-Stream = trio.SocketStream | trio.SSLStream[trio.SocketStream]
 
 
 class WebSocketClosed(Exception):
@@ -75,7 +74,7 @@ class WebSocket:
 
     def __init__(
         self,
-        stream: Stream,
+        stream: ByteStream,
         *,
         max_message: int,
         receive_buffer: int,
@@ -86,7 +85,7 @@ class WebSocket:
         self._max_message = max_message
         self._receive_buffer = receive_buffer
         self._control_timeout = control_timeout
-        self._send_lock = trio.Lock()
+        self._send_lock = anyio.Lock()
         self._parts: list[str | bytes] = []
         self._part_size = 0
         self._pending: list[str | bytes] = []
@@ -98,7 +97,7 @@ class WebSocket:
     @classmethod
     async def connect(
         cls,
-        stream: Stream,
+        stream: ByteStream,
         host: str,
         resource: str,
         *,
@@ -144,7 +143,7 @@ class WebSocket:
         """One read; None at end of stream or when the stream broke."""
         try:
             data = await self._stream.receive_some(self._receive_buffer)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
+        except StreamBroken:
             return None
         if not data:
             return None
@@ -232,7 +231,7 @@ class WebSocket:
         lock = self._send_lock
         try:
             lock.acquire_nowait()
-        except trio.WouldBlock:
+        except anyio.WouldBlock:
             await lock.acquire()
         try:
             if self._closed is not None and not isinstance(event, CloseConnection):
@@ -244,7 +243,7 @@ class WebSocket:
                 raise WebSocketClosed(CLOSE_ABNORMAL, "connection is closing") from None
             try:
                 await self._stream.send_all(data)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
+            except StreamBroken:
                 raise self._closed_with(CLOSE_ABNORMAL, "connection lost while sending") from None
             except BaseException:
                 # Cancelled mid-write: the frame may be cut, so nothing more may follow it.
@@ -255,7 +254,7 @@ class WebSocket:
 
     async def _send_control(self, event: CloseConnection | Pong) -> None:
         """Best-effort control frame; a peer that does not read gets ``control_timeout``."""
-        with trio.move_on_after(self._control_timeout):
+        with anyio.move_on_after(self._control_timeout):
             try:
                 await self._send(event)
             except WebSocketClosed:
@@ -264,14 +263,14 @@ class WebSocket:
     async def abort(self) -> None:
         """Close the stream now, without (more of) a closing handshake."""
         self._closed_with(CLOSE_ABNORMAL, "connection closed")
-        await trio.aclose_forcefully(self._stream)
+        await self._stream.aclose()
 
     # --- opening handshake -------------------------------------------------------------
 
     async def _handshake(self, host: str, resource: str) -> None:
         try:
             await self._stream.send_all(self._proto.send(Request(host=host, target=resource)))
-        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+        except StreamBroken as exc:
             raise _handshake_failed(f"cannot send the upgrade request: {exc}") from None
         rejected: RejectConnection | None = None
         body = bytearray()

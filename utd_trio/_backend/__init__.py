@@ -1,0 +1,28 @@
+"""The one seam between the library and the event loop it runs on.
+
+Everything above this folder is written against anyio (task groups, cancel scopes, events,
+``anyio.current_time``), so the same code runs under ``trio.run`` and ``asyncio.run``. What
+anyio would make slower on a hot path is chosen here once per session, at run time, from the
+running loop (as httpcore's ``_backends/auto.py`` does):
+
+- `open_stream`: the TCP (+TLS) byte stream under a WebSocket — Trio's own
+  ``SocketStream``/``SSLStream`` on Trio, anyio's streams on asyncio;
+- `current_clock`: the loop's clock function, looked up once, not per call;
+- `ParkingLot`: the wake-up primitive of the event streams — ``trio.lowlevel.ParkingLot`` on
+  Trio, a futures-based lot on asyncio (anyio has none, and ``anyio.Event`` per wait costs an
+  allocation and a backend lookup each time).
+"""
+
+from ._lot import ParkingLot
+from ._select import Backend, current_backend, current_clock
+from ._streams import ByteStream, StreamBroken, open_stream
+
+__all__ = [
+    "Backend",
+    "ByteStream",
+    "ParkingLot",
+    "StreamBroken",
+    "current_backend",
+    "current_clock",
+    "open_stream",
+]

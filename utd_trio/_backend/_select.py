@@ -1,0 +1,44 @@
+"""Which event loop is running: decided once per call site that needs it, never guessed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Literal
+
+import sniffio
+import trio
+
+__all__ = ["Backend", "current_backend", "current_clock"]
+
+Backend = Literal["trio", "asyncio"]
+
+
+def current_backend() -> Backend:
+    """``"trio"`` or ``"asyncio"`` (uvloop included), from inside a running loop.
+
+    Raises:
+        RuntimeError: called outside a running loop, or under another async library.
+    """
+    try:
+        name = sniffio.current_async_library()
+    except sniffio.AsyncLibraryNotFoundError:
+        raise RuntimeError(
+            "utd_trio must be used from async code running under trio.run() or asyncio.run()"
+        ) from None
+    if name == "trio":
+        return "trio"
+    if name == "asyncio":
+        return "asyncio"
+    raise RuntimeError(f"utd_trio runs under trio or asyncio, not {name!r}")
+
+
+def current_clock() -> Callable[[], float]:
+    """The running loop's clock, the one ``anyio.current_time()`` reads, without its lookup.
+
+    ``trio.current_time`` on Trio (so ``autojump_clock`` drives it), the loop's ``time`` on
+    asyncio. A hot path keeps the function and calls it per burst.
+    """
+    if current_backend() == "trio":
+        return trio.current_time
+    return asyncio.get_running_loop().time
