@@ -1,11 +1,21 @@
-"""Fixtures shared by every test directory (real reference engine on loopback)."""
+"""Fixtures shared by every test directory (real reference engine on loopback).
+
+Both loops: a module (or test) marked ``both_loops`` runs each of its async tests twice, under
+Trio and under asyncio, through anyio's pytest plugin (the ``anyio_backend`` fixture) instead
+of pytest-trio. A test that takes ``autojump_clock`` or ``mock_clock`` needs Trio's virtual
+time, so it stays a single pytest-trio test. Such modules use anyio's API (``anyio.fail_after``,
+``anyio.create_task_group``...) so the same body runs on both.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+import sniffio
 import trio
 
 from utd_trio.testing import Engine
@@ -15,7 +25,52 @@ def _creds(engine: Engine, user: str = "alice", **extra: Any) -> dict[str, Any]:
     return {**engine.signaling_kwargs(user), **extra}
 
 
+_VIRTUAL_TIME = frozenset({"autojump_clock", "mock_clock"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "both_loops: run each async test under Trio and asyncio (tests that take "
+        "autojump_clock or mock_clock stay on Trio)",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> None:
+    if not (isinstance(collector, pytest.Module | pytest.Class) and callable(obj)):
+        return
+    if not collector.istestfunction(obj, name):
+        return
+    inner = getattr(getattr(obj, "hypothesis", None), "inner_test", obj)
+    if not inspect.iscoroutinefunction(inner):
+        return
+    own = getattr(obj, "pytestmark", ())
+    marked = collector.get_closest_marker("both_loops") is not None or any(
+        m.name == "both_loops" for m in own
+    )
+    if marked and not _VIRTUAL_TIME & set(inspect.signature(inner).parameters):
+        pytest.mark.usefixtures("anyio_backend")(obj)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # pytest-trio's trio_mode marked every async test; anyio's plugin runs these instead.
+    for item in items:
+        if "anyio_backend" in getattr(item, "fixturenames", ()):
+            item.own_markers = [m for m in item.own_markers if m.name != "trio"]
+
+
+@pytest.fixture(scope="module", params=["trio", "asyncio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """The loop of a ``both_loops`` test: Trio first, then asyncio."""
+    return str(request.param)
+
+
 def _task_count() -> int:
+    if sniffio.current_async_library() == "asyncio":
+        return len(asyncio.all_tasks())
+
     def walk(task: trio.lowlevel.Task) -> int:
         return 1 + sum(
             walk(child) for nursery in task.child_nurseries for child in nursery.child_tasks
@@ -32,5 +87,5 @@ def creds() -> Callable[..., dict[str, Any]]:
 
 @pytest.fixture
 def task_count() -> Callable[[], int]:
-    """``task_count()`` → how many Trio tasks exist right now (the whole task tree)."""
+    """``task_count()`` → how many tasks exist right now (Trio's whole task tree, or asyncio's)."""
     return _task_count
