@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import trio
+import anyio
 
 from ._errors import EngineError, JSONObject
 from ._session import Session
@@ -65,8 +65,8 @@ class CallRecord:
     room_name: str | None = None
     media: JSONObject | None = None
     answered_at: float | None = None
-    """Trio time of the accept (durations use trio time, so autojump tests work)."""
-    timer: trio.CancelScope = field(default_factory=trio.CancelScope)
+    """Loop time of the accept (durations use loop time, so autojump tests work)."""
+    timer: anyio.CancelScope = field(default_factory=anyio.CancelScope)
     """Cancel scope of the ring timer."""
 
     def role(self, user_id: str) -> str | None:

@@ -20,7 +20,7 @@ ring timeout                  ``call.missed`` → every socket of both parties
 Errors: unknown call 404 ``not_found``; not your call or wrong role 403 ``forbidden``;
 wrong state 409 ``conflict`` (``call.end`` before the answer included); a party already in a
 ringing or active call 409 ``busy``; self-call and bad fields 422 ``invalid``. A socket that
-drops mid-call does not end the call. Durations and the ring timer use trio time; the
+drops mid-call does not end the call. Durations and the ring timer use loop time; the
 ``expires_at`` stamp uses the engine's wall clock.
 """
 
@@ -30,7 +30,7 @@ import re
 from datetime import timedelta
 from typing import Final
 
-import trio
+import anyio
 
 from ._call_book import (
     CALL_ID,
@@ -146,7 +146,7 @@ async def _invite(state: EngineState, session: Session, data: JSONObject) -> JSO
 
 async def _ring_timer(state: EngineState, record: CallRecord) -> None:
     with record.timer:
-        await trio.sleep(state.settings.ring_timeout)
+        await anyio.sleep(state.settings.ring_timeout)
         if record.status == "ringing":
             state.domain(CallBook).finish(record, "missed")
             for user in (record.caller, record.callee):
@@ -176,7 +176,7 @@ async def _accept(state: EngineState, session: Session, data: JSONObject) -> JSO
     record = _ringing_call(state, session, data, "callee")
     record.status = "active"
     record.timer.cancel()
-    record.answered_at = trio.current_time()
+    record.answered_at = anyio.current_time()
     record.room_name = f"room_{record.call_id}"
     record.media = book.media(record) if book.media is not None else None
     ack: JSONObject = {"call_id": record.call_id, "room_name": record.room_name}
@@ -219,7 +219,7 @@ async def _end(state: EngineState, session: Session, data: JSONObject) -> JSONOb
     record = _call(state, session, data)
     if record.status != "active" or record.answered_at is None:
         raise _conflict(record)
-    duration = max(int(trio.current_time() - record.answered_at), 0)
+    duration = max(int(anyio.current_time() - record.answered_at), 0)
     state.domain(CallBook).finish(record, "ended")
     event = {
         "call_id": record.call_id,

@@ -56,7 +56,7 @@ def channels_of(session: Session) -> list[str]:
 
 
 def trigger_window(session: Session) -> deque[float]:
-    """Trio times of the client events ``session`` had accepted recently (rate window)."""
+    """Loop times of the client events ``session`` had accepted recently (rate window)."""
     window: Any = session.extras.setdefault(_TRIGGERS_EXTRA, deque[float]())
     result: deque[float] = window
     return result

@@ -13,7 +13,7 @@ WebSocket requests (every one gated by ``signaling``: 403 ``feature_disabled`` f
 - ``channel.trigger {"channel", "event", "data"}`` → ``{}``. Checks in order: channel name
   (422) → ``event`` starts with ``client-`` and is ≤ 200 chars (422) → ``data`` present, any
   JSON value, ≤ 10 KiB compact JSON (422) → a private or presence channel this socket holds
-  (403 ``forbidden``) → at most 10 accepted in any sliding 1 s window (trio time) per socket
+  (403 ``forbidden``) → at most 10 accepted in any sliding 1 s window (loop time) per socket
   (429 ``rate_limited`` with ``retry_after``). A refused event is neither counted nor
   delivered. Delivered as ``channel.event`` (with the sender's ``user_id``) to every other
   socket holding the channel, the sender's other sockets included.
@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from typing import Final
 
-import trio
+import anyio
 
 from . import _channel_rest
 from ._channel_grants import (
@@ -69,7 +69,7 @@ MAX_CLIENT_EVENT_NAME: Final = 200
 MAX_CLIENT_EVENTS_PER_WINDOW: Final = 10
 """Client events one socket may have accepted in any :data:`RATE_WINDOW`."""
 RATE_WINDOW: Final = 1.0
-"""Length (trio seconds) of the sliding client-event window."""
+"""Length (loop-clock seconds) of the sliding client-event window."""
 
 
 class RateLimited(EngineError):
@@ -143,7 +143,7 @@ def _check_event_data(data: JSONObject) -> object:
 
 
 def _take_rate_slot(session: Session) -> None:
-    now = trio.current_time()
+    now = anyio.current_time()
     window = trigger_window(session)
     while window and window[0] <= now - RATE_WINDOW:
         window.popleft()

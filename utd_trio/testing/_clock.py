@@ -1,7 +1,8 @@
 """The engine's wall clock: the one source of ``server_time`` / ``created_at`` / ``last_seen_at``.
 
-Timers never use it (they run on trio time so ``autojump_clock`` works); it only stamps
-wall-clock times onto the wire, and tests can move it with an offset.
+Timers never use it: they run on the event loop's clock (``anyio.current_time()``, which under
+Trio is trio's clock, so ``autojump_clock`` drives them); it only stamps wall-clock times onto
+the wire, and tests can move it with an offset.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Final
 
-import trio
+import anyio
 
 from ._aging import age_messages
 from ._mint import default_failure_message
@@ -95,7 +95,7 @@ class EngineControl:
         for session in sessions:
             session.send("capabilities.updated", dict(snapshot))
         log.info("plan of %s changed; told %d sockets", key, len(sessions))
-        await trio.lowlevel.checkpoint()
+        await anyio.lowlevel.checkpoint()
         return len(sessions)
 
     # ---- users ----------------------------------------------------------------------------
@@ -230,13 +230,13 @@ class EngineControl:
     def stall_for(
         self, seconds: float, app_id: str | Every | None = EVERY, user_id: str | Every = EVERY
     ) -> int:
-        """Stall the matching sockets for ``seconds`` (trio time), then resume them.
+        """Stall the matching sockets for ``seconds`` (loop time), then resume them.
 
         While stalled a socket reads and answers nothing, not even ``ping``; TCP stays open and
         what queued up meanwhile is processed and sent afterwards. Returns how many.
         """
         seconds = _positive("seconds", seconds)
-        until = trio.current_time() + seconds
+        until = anyio.current_time() + seconds
         sessions = self.sockets_matching(app_id, user_id)
         for session in sessions:
             session.extras[_STALL_KEY] = until
@@ -383,7 +383,7 @@ class EngineControl:
 
 
 async def _resume_at(session: Session, until: float) -> None:
-    await trio.sleep_until(until)
+    await anyio.sleep_until(until)
     if session.extras.get(_STALL_KEY) == until:
         del session.extras[_STALL_KEY]
         session.unstall()

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, Final, NoReturn
 
-import trio
+import anyio
 
 from ._app import build_app
 from ._clock import WallClock
@@ -17,7 +17,7 @@ from ._control import EngineControl
 from ._domains import INSTALLERS
 from ._project import ProjectConfig
 from ._registry import Registry
-from ._server import ConnectionTable, open_listener, serve
+from ._server import ConnectionTable, open_listener
 from ._session import DEFAULT_OUTBOX_MAX_BYTES, DEFAULT_OUTBOX_MAX_FRAMES
 from ._state import DEFAULT_UPLOAD_QUOTA, EngineSettings, EngineState
 
@@ -208,25 +208,26 @@ async def open_engine(
         registry=registry,
     )
     tls_material = _TLS(host) if tls else None
-    listener, (bound_host, bound_port) = await open_listener(
-        host, port, tls_material.server_context if tls_material else None
-    )
-    authority = f"{_url_host(bound_host)}:{bound_port}"
-    state.base_url = f"{'https' if tls else 'http'}://{authority}"
-    state.ws_url = f"{'wss' if tls else 'ws'}://{authority}/ws"
     connections = ConnectionTable()
     engine = Engine(state, connections, tls_material, control_http=control_http)
     app = build_app(state, connections.abort, engine if control_http else None)
+    listener = await open_listener(
+        host, port, tls_material.server_context if tls_material else None
+    )
+    bound_host, bound_port = listener.address
+    authority = f"{_url_host(bound_host)}:{bound_port}"
+    state.base_url = f"{'https' if tls else 'http'}://{authority}"
+    state.ws_url = f"{'wss' if tls else 'ws'}://{authority}/ws"
     try:
-        async with trio.open_nursery() as nursery:
-            state.bind_nursery(nursery)
-            await nursery.start(serve, app, listener, connections)
+        async with anyio.create_task_group() as tasks:
+            state.bind_task_group(tasks)
+            await tasks.start(listener.serve, app, connections)  # serve closes the listener
             log.info("engine listening on %s", state.base_url)
             try:
                 yield engine
             finally:
-                with trio.CancelScope(shield=True), trio.move_on_after(SHUTDOWN_GRACE):
+                with anyio.CancelScope(shield=True), anyio.move_on_after(SHUTDOWN_GRACE):
                     await engine.close_all(1001, "Engine going away")
-                nursery.cancel_scope.cancel()
+                tasks.cancel_scope.cancel()
     except BaseExceptionGroup as group:
         _unwrap(group)

@@ -31,7 +31,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Final
 
-import trio
+import anyio
 from starlette.responses import Response
 
 from ._errors import EngineError, JSONObject
@@ -75,7 +75,7 @@ class UploadTicket:
     size: int
     conversation_id: str | None
     expires_at: float
-    """Trio time after which the upload URL is refused."""
+    """Loop time after which the upload URL is refused."""
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,7 @@ async def _presign(ctx: RestContext) -> JSONObject:
         content_type=content_type,
         size=size,
         conversation_id=conversation_id,
-        expires_at=trio.current_time() + PRESIGN_TTL,
+        expires_at=anyio.current_time() + PRESIGN_TTL,
     )
     base = ctx.state.base_url
     return {
@@ -191,7 +191,7 @@ async def _upload(ctx: RestContext) -> JSONObject:
     data = await read_body(ctx.request, ticket.size if ticket is not None else MAX_MEDIA_SIZE)
     if ticket is None:
         raise EngineError(404, "not_found", "Unknown upload URL")
-    if trio.current_time() > ticket.expires_at:
+    if anyio.current_time() > ticket.expires_at:
         raise EngineError(403, "expired", "The upload URL has expired")
     sent_type = ctx.request.headers.get("content-type", "")
     if not _same_type(sent_type, ticket.content_type):

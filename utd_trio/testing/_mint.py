@@ -15,7 +15,7 @@ from collections import deque
 from http import HTTPStatus
 from typing import Any, Final, cast
 
-import trio
+import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -97,7 +97,7 @@ def _check_rate(state: EngineState, app_id: str, identity: str) -> None:
     limit = state.settings.mint_rate_limit
     if limit is None:
         return
-    now = trio.current_time()
+    now = anyio.current_time()
     window = state.mint_windows.setdefault((app_id, identity), deque())
     while window and window[0] <= now - RATE_WINDOW:
         window.popleft()

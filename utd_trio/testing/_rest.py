@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, cast
 
-import trio
+import anyio
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
@@ -148,7 +148,7 @@ class DrainBody:
 
         async def drain() -> None:
             budget = DRAIN_LIMIT
-            with trio.move_on_after(DRAIN_TIMEOUT):
+            with anyio.move_on_after(DRAIN_TIMEOUT):
                 while not done and budget > 0:
                     budget -= len((await tracked()).get("body", b""))
 

@@ -1,10 +1,14 @@
-"""Serving: our own loopback listener, hypercorn's trio ``TCPServer`` per accepted stream.
+"""Serving seam: one loopback listener, hypercorn's ``TCPServer`` per accepted connection.
 
-The engine owns every accepted TCP stream (recorded by peer address, the same ``(host, port)``
-that hypercorn puts in ASGI ``scope["client"]``), so fault injection can drop a connection
-abruptly: ``SO_LINGER`` 0 then close → the kernel sends RST, the client sees the connection
-die without a WebSocket close frame, and hypercorn's reader task (blocked on that socket) is
-woken by trio with ``ClosedResourceError`` and winds the connection down.
+:func:`open_listener` picks the implementation of the running event loop at run time
+(``sniffio``): ``_server_trio`` (our trio listener + hypercorn's trio ``TCPServer``) under
+``trio.run``, ``_server_asyncio`` (``asyncio.start_server`` + hypercorn's asyncio
+``TCPServer``) under ``asyncio.run`` and uvloop. Both record every accepted connection in a
+:class:`ConnectionTable` by peer address (the same ``(host, port)`` that hypercorn puts in
+ASGI ``scope["client"]``), so fault injection can drop a connection abruptly: ``SO_LINGER`` 0
+then close → the kernel sends RST, the client sees the connection die without a WebSocket
+close frame, and hypercorn's reader (blocked on that socket) is woken and winds the
+connection down.
 """
 
 from __future__ import annotations
@@ -14,38 +18,50 @@ import logging
 import socket
 import ssl
 import struct
-from typing import TYPE_CHECKING, TypeAlias, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, TypeAlias, cast
 
-import trio
+import sniffio
 from hypercorn.app_wrappers import ASGIWrapper
 from hypercorn.config import Config
-from hypercorn.trio.tcp_server import TCPServer
-from hypercorn.trio.worker_context import WorkerContext
-from hypercorn.typing import ASGIFramework, ConnectionState
+from hypercorn.typing import ASGIFramework
 
 if TYPE_CHECKING:
+    from anyio.abc import TaskStatus
     from starlette.types import ASGIApp
 
-__all__ = ["ConnectionTable", "RecordingListener", "open_listener", "serve"]
+__all__ = [
+    "ConnectionTable",
+    "Listener",
+    "Peer",
+    "hypercorn_app",
+    "hypercorn_config",
+    "open_listener",
+    "peer_address",
+    "reset_socket",
+]
 
 log = logging.getLogger("utd_trio.testing")
 
-Stream: TypeAlias = trio.SocketStream | trio.SSLStream[trio.SocketStream]
 Peer: TypeAlias = tuple[str, int]
+Abort: TypeAlias = Callable[[], None]
 
 
-def socket_stream(stream: Stream) -> trio.SocketStream:
-    """The TCP stream under a (possibly TLS) stream."""
-    if isinstance(stream, trio.SSLStream):
-        return stream.transport_stream
-    return stream
+class _Socket(Protocol):
+    """What both ``socket.socket`` and asyncio's/uvloop's transport sockets offer."""
+
+    @property
+    def family(self) -> int: ...
+
+    def getpeername(self) -> object: ...
+
+    def setsockopt(self, level: int, optname: int, value: bytes, /) -> None: ...
 
 
-def peer_of(stream: Stream) -> Peer | None:
-    """The client address as hypercorn reports it in ``scope["client"]``."""
-    sock = socket_stream(stream).socket
+def peer_address(sock: _Socket) -> Peer | None:
+    """The client address of ``sock`` as hypercorn reports it in ``scope["client"]``."""
     try:
-        address: tuple[object, ...] = tuple(sock.getpeername())
+        address = tuple(cast("tuple[object, ...]", sock.getpeername()))
     except OSError:
         return None
     if sock.family not in (socket.AF_INET, socket.AF_INET6):
@@ -53,74 +69,62 @@ def peer_of(stream: Stream) -> Peer | None:
     return (str(address[0]), int(cast(int, address[1])))
 
 
+def reset_socket(sock: _Socket) -> None:
+    """Make the next close of ``sock`` send RST (``SO_LINGER`` on, timeout 0)."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
 class ConnectionTable:
-    """Accepted streams by peer address."""
+    """Accepted connections by peer address, each with the callable that resets it."""
 
     def __init__(self) -> None:
-        self._streams: dict[Peer, Stream] = {}
+        self._aborts: dict[Peer, Abort] = {}
 
-    def add(self, stream: Stream) -> None:
-        """Record a freshly accepted stream."""
-        peer = peer_of(stream)
+    def add(self, peer: Peer | None, abort: Abort) -> None:
+        """Record a freshly accepted connection (``peer=None``: not a TCP peer, ignored)."""
         if peer is not None:
-            self._streams[peer] = stream
+            self._aborts[peer] = abort
 
-    def discard(self, stream: Stream) -> None:
-        """Forget a stream whose connection ended."""
-        for peer, known in list(self._streams.items()):
-            if known is stream:
-                del self._streams[peer]
+    def discard(self, peer: Peer | None, abort: Abort) -> None:
+        """Forget a connection that ended (only if ``peer`` still maps to this ``abort``)."""
+        if peer is not None and self._aborts.get(peer) is abort:
+            del self._aborts[peer]
 
     def __len__(self) -> int:
-        return len(self._streams)
+        return len(self._aborts)
 
     def abort(self, peer: Peer | None) -> bool:
         """Reset the TCP connection of ``peer`` (RST, no close frame). ``False`` if unknown."""
-        stream = self._streams.pop(peer, None) if peer is not None else None
-        if stream is None:
+        abort = self._aborts.pop(peer, None) if peer is not None else None
+        if abort is None:
             return False
-        sock = socket_stream(stream).socket
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        sock.close()  # trio wakes any task waiting on it with ClosedResourceError
+        abort()
         log.info("aborted TCP connection of %s", peer)
         return True
 
 
-class RecordingListener(trio.abc.Listener[Stream]):
-    """A listener that records every stream it accepts in a :class:`ConnectionTable`."""
+class Listener(Protocol):
+    """A bound, not yet serving, listening socket of the running event loop."""
 
-    def __init__(self, inner: trio.abc.Listener[Stream], table: ConnectionTable) -> None:
-        self._inner = inner
-        self._table = table
+    @property
+    def address(self) -> Peer:
+        """The bound ``(host, port)``."""
+        ...
 
-    async def accept(self) -> Stream:
-        """Accept the next connection and record it."""
-        stream = await self._inner.accept()
-        self._table.add(stream)
-        return stream
+    async def serve(
+        self, app: ASGIApp, table: ConnectionTable, *, task_status: TaskStatus[None]
+    ) -> None:
+        """Serve ``app`` until cancelled; ``task_status.started()`` once accepting."""
+        ...
 
     async def aclose(self) -> None:
-        """Close the underlying listener."""
-        await self._inner.aclose()
+        """Close the listening socket without serving (``serve`` closes it itself)."""
+        ...
 
 
-async def open_listener(
-    host: str, port: int, ssl_context: ssl.SSLContext | None
-) -> tuple[trio.abc.Listener[Stream], Peer]:
-    """Bind ``host:port`` (numeric host; port 0 = any) and return the listener + bound address."""
-    listeners = await trio.open_tcp_listeners(port, host=host)
-    first, rest = listeners[0], listeners[1:]
-    for extra in rest:
-        await extra.aclose()
-    sockname = first.socket.getsockname()
-    bound: Peer = (str(sockname[0]), int(sockname[1]))
-    if ssl_context is None:
-        return first, bound
-    return trio.SSLListener(first, ssl_context, https_compatible=True), bound
-
-
-def _config() -> Config:
+def hypercorn_config() -> Config:
+    """The hypercorn configuration shared by both event loops."""
     config = Config()
     config.accesslog = None  # access logs would carry `?token=` query strings
     config.errorlog = logging.getLogger("utd_trio.testing.hypercorn")
@@ -128,33 +132,17 @@ def _config() -> Config:
     return config
 
 
-async def serve(
-    app: ASGIApp,
-    listener: trio.abc.Listener[Stream],
-    table: ConnectionTable,
-    *,
-    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
-) -> None:
-    """Serve ``app`` on ``listener`` until cancelled, one hypercorn ``TCPServer`` per stream."""
-    config = _config()
-    context = WorkerContext(None)
-    wrapped = ASGIWrapper(cast("ASGIFramework", app))
+def hypercorn_app(app: ASGIApp) -> ASGIWrapper:
+    """``app`` wrapped for hypercorn's ``TCPServer``."""
+    return ASGIWrapper(cast("ASGIFramework", app))
 
-    async def handle(stream: Stream) -> None:
-        try:
-            server = TCPServer(
-                wrapped,
-                config,
-                context,
-                ConnectionState({}),
-                cast("trio.SSLStream[trio.SocketStream]", stream),
-            )
-            await server.run()
-        finally:
-            table.discard(stream)
-            socket_stream(stream).socket.close()  # idempotent; covers a cancelled shutdown
 
-    recording = RecordingListener(listener, table)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(trio.serve_listeners, handle, [recording])
-        task_status.started()
+async def open_listener(host: str, port: int, ssl_context: ssl.SSLContext | None) -> Listener:
+    """Bind ``host:port`` (numeric host; port 0 = any) for the running event loop."""
+    if sniffio.current_async_library() == "trio":
+        from ._server_trio import open_trio_listener
+
+        return await open_trio_listener(host, port, ssl_context)
+    from ._server_asyncio import open_asyncio_listener
+
+    return await open_asyncio_listener(host, port, ssl_context)

@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
-import trio
+import anyio
 
 from ._errors import JSONObject
 
@@ -45,7 +45,7 @@ MAX_FRAME_BYTES: Final = 1024 * 1024
 """Largest frame (UTF-8 bytes) either side may send [protocol §5]."""
 
 CLOSE_HANDSHAKE_TIMEOUT: Final = 5.0
-"""How long (trio seconds) the engine waits for the peer to answer its close frame, and for
+"""How long (loop-clock seconds) the engine waits for the peer to answer its close frame, and for
 its writer to get the close frame out at all (after that the connection is reset)."""
 
 OUTBOX_OVERFLOW_CODE: Final = 4100
@@ -106,8 +106,8 @@ class Session:
         """The user (minted identity)."""
         self.peer: Final = peer
         """Client address ``(host, port)`` as seen by the server."""
-        self.opened_at: Final = trio.current_time()
-        """Trio time the socket was accepted."""
+        self.opened_at: Final = anyio.current_time()
+        """Loop time the socket was accepted."""
         self.frames_received = 0
         """Inbound frames processed on this socket (including invalid ones)."""
         self.invalid_frames = 0
@@ -128,13 +128,13 @@ class Session:
         """``True`` once the socket was closed because its outbox overflowed."""
         self._writer_done = False
         self._inbound: deque[Inbound] = deque()
-        self._changed = trio.Event()
+        self._changed = anyio.Event()
         self._stalled = False
         self._aborted = False
-        self._peer_gone = trio.Event()
-        self._finished = trio.Event()
-        self._scope: trio.CancelScope | None = None
-        self._last_inbound = trio.current_time()
+        self._peer_gone = anyio.Event()
+        self._finished = anyio.Event()
+        self._scope: anyio.CancelScope | None = None
+        self._last_inbound = anyio.current_time()
         # Session-scoped storage for domain modules (e.g. presence subscriptions).
         self.extras: dict[str, Any] = {}
         """Free-form per-socket storage for domain modules; key by your module's name."""
@@ -212,7 +212,7 @@ class Session:
         """Resume a stalled socket: held frames go out, queued inbound frames are processed."""
         if self._stalled:
             self._stalled = False
-            self._last_inbound = trio.current_time()
+            self._last_inbound = anyio.current_time()
             self._notify()
 
     async def wait_finished(self) -> None:
@@ -223,7 +223,7 @@ class Session:
 
     def _notify(self) -> None:
         self._changed.set()
-        self._changed = trio.Event()
+        self._changed = anyio.Event()
 
     def _overflow(self) -> None:
         log.warning(
@@ -256,19 +256,19 @@ class Session:
     ) -> None:
         """Run the socket until it is closed; returns when the peer is gone or dropped."""
         try:
-            async with trio.open_nursery() as nursery:
-                self._scope = nursery.cancel_scope
+            async with anyio.create_task_group() as tasks:
+                self._scope = tasks.cancel_scope
                 if self._aborted:
-                    nursery.cancel_scope.cancel()
-                nursery.start_soon(self._reader, receive)
-                nursery.start_soon(self._processor, process)
-                nursery.start_soon(self._watchdog, idle_timeout)
-                nursery.start_soon(self._close_deadline)
+                    tasks.cancel_scope.cancel()
+                tasks.start_soon(self._reader, receive)
+                tasks.start_soon(self._processor, process)
+                tasks.start_soon(self._watchdog, idle_timeout)
+                tasks.start_soon(self._close_deadline)
                 await self._writer(send_text, send_close)
                 self._writer_done = True
-                with trio.move_on_after(CLOSE_HANDSHAKE_TIMEOUT):
+                with anyio.move_on_after(CLOSE_HANDSHAKE_TIMEOUT):
                     await self._peer_gone.wait()
-                nursery.cancel_scope.cancel()
+                tasks.cancel_scope.cancel()
         finally:
             self._begin_close(None, "")
 
@@ -283,7 +283,7 @@ class Session:
                 self._peer_gone.set()
                 self._begin_close(None, "peer closed")
                 return
-            self._last_inbound = trio.current_time()
+            self._last_inbound = anyio.current_time()
             if self.is_open:
                 self._inbound.append(message)
                 self._notify()
@@ -322,12 +322,12 @@ class Session:
             await send_close(code, reason)
 
     async def _close_deadline(self) -> None:
-        # Cancelled with the nursery once the writer is done; fires only if it is stuck.
+        # Cancelled with the task group once the writer is done; fires only if it is stuck.
         while self.closed_with is None:
             changed = self._changed
             if self.closed_with is None:
                 await changed.wait()
-        await trio.sleep(CLOSE_HANDSHAKE_TIMEOUT)
+        await anyio.sleep(CLOSE_HANDSHAKE_TIMEOUT)
         if self._writer_done:
             return
         log.info(
@@ -348,8 +348,8 @@ class Session:
         while self.is_open:
             changed = self._changed
             deadline = self._last_inbound + idle_timeout
-            if trio.current_time() < deadline:
-                await trio.sleep_until(deadline)
+            if anyio.current_time() < deadline:
+                await anyio.sleep_until(deadline)
             elif self._stalled:
                 await changed.wait()
             else:

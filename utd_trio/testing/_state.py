@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar, TypeVarTuple, Unpack
 
-import trio
+import anyio
 
 from ._clock import WallClock
 from ._errors import EngineError, Gate, gate_error
@@ -111,7 +111,7 @@ class SocketTable:
 
     def __init__(self, stats: EngineStats | None = None) -> None:
         self._by_user: dict[UserKey, dict[str, Session]] = {}
-        self._changed = trio.Event()
+        self._changed = anyio.Event()
         self._stats = stats
 
     def add(self, session: Session) -> None:
@@ -175,7 +175,7 @@ class SocketTable:
 
     def _notify(self) -> None:
         self._changed.set()
-        self._changed = trio.Event()
+        self._changed = anyio.Event()
 
 
 class EngineState:
@@ -213,12 +213,12 @@ class EngineState:
         self.mint_failures: deque[MintFailure] = deque()
         """Injected failures for the next mints."""
         self.mint_windows: dict[UserKey, deque[float]] = {}
-        """Trio times of recent mints per user (rate limit)."""
+        """Loop times of recent mints per user (rate limit)."""
         self.base_url = ""
         """``http(s)://host:port`` once the server listens."""
         self.ws_url = ""
         """``ws(s)://host:port/ws`` once the server listens."""
-        self._nursery: trio.Nursery | None = None
+        self._task_group: anyio.abc.TaskGroup | None = None
         self._domains: dict[type[Any], Any] = {}
         for project in projects:
             self.add_project(project)
@@ -272,12 +272,14 @@ class EngineState:
         value: T = self._domains[key]
         return value
 
-    def start_soon(self, fn: Callable[[Unpack[Ts]], Awaitable[object]], *args: *Ts) -> None:
+    def start_soon(
+        self, fn: Callable[[Unpack[Ts]], Coroutine[Any, Any, object]], *args: *Ts
+    ) -> None:
         """Run a background task (e.g. a ring timer) for the engine's lifetime."""
-        if self._nursery is None:
+        if self._task_group is None:
             raise RuntimeError("the engine is not running")
-        self._nursery.start_soon(fn, *args)
+        self._task_group.start_soon(fn, *args)
 
-    def bind_nursery(self, nursery: trio.Nursery) -> None:
-        """Engine core: the nursery that runs :meth:`start_soon` tasks."""
-        self._nursery = nursery
+    def bind_task_group(self, task_group: anyio.abc.TaskGroup) -> None:
+        """Engine core: the task group that runs :meth:`start_soon` tasks."""
+        self._task_group = task_group

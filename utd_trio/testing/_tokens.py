@@ -1,11 +1,11 @@
-"""User tokens: issue, look up, expire (trio time) and revoke."""
+"""User tokens: issue, look up, expire (loop time) and revoke."""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
 
-import trio
+import anyio
 
 __all__ = ["TokenRecord", "TokenStore"]
 
@@ -20,8 +20,8 @@ class TokenRecord:
     revoked: bool = False
 
     def valid(self) -> bool:
-        """``True`` if not revoked and not expired (trio time)."""
-        return not self.revoked and trio.current_time() < self.expires_at
+        """``True`` if not revoked and not expired (loop time)."""
+        return not self.revoked and anyio.current_time() < self.expires_at
 
 
 class TokenStore:
@@ -31,9 +31,9 @@ class TokenStore:
         self._tokens: dict[str, TokenRecord] = {}
 
     def issue(self, app_id: str, user_id: str, ttl: float) -> str:
-        """Mint a new opaque token valid for ``ttl`` trio seconds."""
+        """Mint a new opaque token valid for ``ttl`` loop-clock seconds."""
         token = "utk_" + secrets.token_urlsafe(32)
-        self._tokens[token] = TokenRecord(app_id, user_id, trio.current_time() + ttl)
+        self._tokens[token] = TokenRecord(app_id, user_id, anyio.current_time() + ttl)
         return token
 
     def lookup(self, token: str | None) -> TokenRecord | None:

@@ -20,7 +20,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any, Final, cast
 
-import trio
+import anyio
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ._errors import EngineError, JSONObject
@@ -149,7 +149,7 @@ async def _run_hooks(state: EngineState, session: Session, *, opening: bool) -> 
     hooks = state.registry.open_hooks if opening else state.registry.close_hooks
     for hook in hooks:
         try:
-            with trio.move_on_after(HOOK_TIMEOUT):
+            with anyio.move_on_after(HOOK_TIMEOUT):
                 await hook(state, session)
         except Exception:
             log.exception("socket %s hook %r failed", "open" if opening else "close", hook)
@@ -221,7 +221,7 @@ async def ws_endpoint(state: EngineState, abort_peer: AbortPeer, websocket: WebS
             idle_timeout=2 * state.settings.heartbeat_interval,
         )
     finally:
-        with trio.CancelScope(shield=True):
+        with anyio.CancelScope(shield=True):
             await _run_hooks(state, session, opening=False)
         session.mark_finished()
         log.info("ws closed: %s %s", session.socket_id, session.closed_with)
