@@ -184,3 +184,73 @@ def machine_summary() -> dict[str, str]:
         "trio-websocket": trio_websocket.__version__,
         "wsproto": wsproto.__version__,
     }
+
+
+LOOP_WORKER = ROOT / "benchmarks" / "_loop_worker.py"
+
+
+class LoopWorker:
+    """A ``_loop_worker.py`` process: JSON lines in on stdin, JSON lines out on stdout."""
+
+    def __init__(self, proc: trio.Process, label: str) -> None:
+        self.proc = proc
+        self.label = label
+        self.info: dict[str, Any] = {}
+        self._buf = b""
+
+    async def read(self) -> dict[str, Any]:
+        """The next JSON line the worker prints."""
+        assert self.proc.stdout is not None
+        while b"\n" not in self._buf:
+            chunk = await self.proc.stdout.receive_some(65536)
+            if not chunk:
+                raise RuntimeError(f"{self.label}: worker exited (status {self.proc.poll()})")
+            self._buf += chunk
+        line, self._buf = self._buf.split(b"\n", 1)
+        out: dict[str, Any] = json.loads(line)
+        return out
+
+    async def call(self, command: dict[str, Any]) -> dict[str, Any]:
+        """Send one command line and return the worker's answer."""
+        assert self.proc.stdin is not None
+        await self.proc.stdin.send_all(json.dumps(command).encode() + b"\n")
+        return await self.read()
+
+
+def _worker_env(pythonpath: str | Path | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(Path(pythonpath).resolve() if pythonpath is not None else ROOT)
+    return env
+
+
+@asynccontextmanager
+async def loop_worker(
+    label: str, loop: str, *args: str, pythonpath: str | Path | None = None
+) -> AsyncIterator[LoopWorker]:
+    """Run ``benchmarks/_loop_worker.py --loop LOOP ARGS`` as a script, its loop its own.
+
+    ``pythonpath`` puts another source tree's ``utd_trio`` first (a baseline checkout); the
+    script runs from a neutral directory so that the current tree is not picked up by
+    accident. The first line the worker prints is in ``worker.info``. It exits when its
+    stdin closes; it is killed if it has not within a few seconds.
+    """
+    env = _worker_env(pythonpath)
+    cmd = [sys.executable, str(LOOP_WORKER), "--loop", loop, *args]
+    proc = await trio.lowlevel.open_process(
+        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd="/", env=env
+    )
+    worker = LoopWorker(proc, label)
+    try:
+        if args and args[0] == "receive":
+            with trio.fail_after(SERVER_START_TIMEOUT):
+                worker.info = await worker.read()
+        yield worker
+    finally:
+        with trio.CancelScope(shield=True):
+            assert proc.stdin is not None
+            await proc.stdin.aclose()
+            with trio.move_on_after(10):
+                await proc.wait()
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()

@@ -16,18 +16,34 @@ by round:
 - ``sdk``: ``open_signaling`` → ``sig.events(MessageReceived | PresenceChanged)``, each frame
   decoded into a typed, frozen event record.
 
-Figure: median events/s of each reader; ratios sdk/bare and sdk/bare-tuned.
+Other loops (issue 15), each in a process of its own (``_loop_worker.py``), its rounds
+interleaved with the readers above:
+
+- ``asyncio sdk`` / ``uvloop sdk``: the same SDK reader under ``asyncio.run`` / ``uvloop.run``;
+- ``asyncio websockets`` / ``uvloop websockets``: the bare asyncio baseline,
+  ``websockets.asyncio.client`` ``recv()`` + ``json.loads``, with its default 16-frame queue
+  and with a 256-frame one (``-q256``); the SDK is compared with the faster of the two;
+- with ``--baseline-tree PATH`` (a checkout of the SDK before a change, e.g.
+  ``git worktree add /tmp/utd_base 4232de7``): ``trio sdk (this tree)`` and
+  ``trio sdk (baseline)``, the Trio SDK reader in two worker processes, one importing
+  ``utd_trio`` from this tree and one from PATH (``PYTHONPATH``).
+
+Figure: median events/s of each reader; ratios sdk/bare and sdk/bare-tuned; per loop, SDK / best
+bare ``websockets``; this tree / baseline.
 
     uv run python -m benchmarks.receive [--smoke] [--n 20000] [--rounds 7]
+        [--loops asyncio,uvloop] [--baseline-tree /tmp/utd_base]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,12 +54,12 @@ from utd_trio import MessageReceived, PresenceChanged, open_signaling
 from utd_trio._transport._connect import _MAX_MESSAGE, _RECEIVE_BUFFER
 from utd_trio._transport._websocket import WebSocket
 
-from ._common import Result, median, server_process
+from ._common import LoopWorker, Result, loop_worker, median, server_process
 
 # trio-websocket as the SDK tuned it before it had its own transport.
 _TUNED_QUEUE = 256
 
-TIME_CAP = 120.0  # seconds for the whole benchmark
+TIME_CAP = 300.0  # seconds for the whole benchmark
 
 
 async def _prepare_bare(ws: trio_websocket.WebSocketConnection, kind: str, n: int) -> None:
@@ -138,8 +154,44 @@ async def _websockets_trio(ws_url: str) -> AsyncIterator[Any]:
         yield ws
 
 
+def available_loops() -> tuple[str, ...]:
+    """The non-Trio loops this machine can measure: asyncio, and uvloop where installed."""
+    loops = ["asyncio"]
+    if importlib.util.find_spec("uvloop") is not None:
+        loops.append("uvloop")
+    return tuple(loops)
+
+
+def _worker_reader(worker: LoopWorker, name: str) -> Callable[[str, int], Awaitable[float]]:
+    async def run(kind: str, n: int) -> float:
+        answer = await worker.call({"reader": name, "kind": kind, "n": n})
+        return float(answer["elapsed"])
+
+    return run
+
+
+def _tree_commit(path: str) -> str:
+    try:
+        out = subprocess.run(
+            ["git", "-C", path, "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return path
+    return out.stdout.strip()
+
+
 async def measure(
-    ws_url: str, *, n: int, rounds: int, kinds: tuple[str, ...]
+    ws_url: str,
+    *,
+    n: int,
+    rounds: int,
+    kinds: tuple[str, ...],
+    loops: tuple[str, ...] = (),
+    baseline_tree: str | None = None,
+    notes: list[str] | None = None,
 ) -> dict[str, dict[str, list[float]]]:
     """Events/s of each reader, per kind, one entry per round."""
     rates: dict[str, dict[str, list[float]]] = {k: {} for k in kinds}
@@ -147,66 +199,116 @@ async def measure(
     async def provider() -> dict[str, Any]:
         return {"user_token": "tok_bench", "ws_url": ws_url, "signaling_enabled": True}
 
-    async with (
-        trio_websocket.open_websocket_url(ws_url) as plain,
-        trio_websocket.open_websocket_url(
-            ws_url, message_queue_size=_TUNED_QUEUE, receive_buffer_size=_RECEIVE_BUFFER
-        ) as tuned,
-        _transport(ws_url) as own,
-        open_signaling(
-            app_id="app_bench",
-            user_id="alice",
-            session_provider=provider,
-            base_url="http://127.0.0.1:9",
-        ) as sig,
-        _websockets_trio(ws_url) as alt,
-    ):
-        await plain.get_message()  # hello
-        await tuned.get_message()
-        stream = sig.events(MessageReceived, PresenceChanged, buffer=n + 16)
+    async with AsyncExitStack() as workers:
+        worker_readers: dict[str, Callable[[str, int], Awaitable[float]]] = {}
+        buffer = ["--buffer", str(n + 16)]
+        for loop in loops:
+            names = ("sdk", "websockets", "websockets-q256")
+            worker = await workers.enter_async_context(
+                loop_worker(
+                    loop, loop, "receive", "--ws-url", ws_url, "--readers", ",".join(names), *buffer
+                )
+            )
+            for name in names:
+                worker_readers[f"{loop} {name}"] = _worker_reader(worker, name)
+        if baseline_tree is not None:
+            for label, tree in (("this tree", None), ("baseline", baseline_tree)):
+                worker = await workers.enter_async_context(
+                    loop_worker(
+                        f"trio {label}",
+                        "trio",
+                        "receive",
+                        "--ws-url",
+                        ws_url,
+                        "--readers",
+                        "sdk",
+                        *buffer,
+                        pythonpath=tree,
+                    )
+                )
+                if notes is not None:
+                    notes.append(f"trio sdk ({label}): utd_trio from `{worker.info['utd_trio']}`")
+                worker_readers[f"trio sdk ({label})"] = _worker_reader(worker, "sdk")
+        async with (
+            trio_websocket.open_websocket_url(ws_url) as plain,
+            trio_websocket.open_websocket_url(
+                ws_url, message_queue_size=_TUNED_QUEUE, receive_buffer_size=_RECEIVE_BUFFER
+            ) as tuned,
+            _transport(ws_url) as own,
+            open_signaling(
+                app_id="app_bench",
+                user_id="alice",
+                session_provider=provider,
+                base_url="http://127.0.0.1:9",
+            ) as sig,
+            _websockets_trio(ws_url) as alt,
+        ):
+            await plain.get_message()  # hello
+            await tuned.get_message()
+            stream = sig.events(MessageReceived, PresenceChanged, buffer=n + 16)
 
-        async def sdk(kind: str, n: int) -> float:
-            await sig.request("bench.prepare", {"kind": kind, "n": n})
-            client = sig.client
-            assert client is not None
-            start = time.perf_counter()
-            await client.send("bench.blast")
-            got = 0
-            async for _ev in stream:
-                got += 1
-                if got == n:
-                    break
-            return time.perf_counter() - start
+            async def sdk(kind: str, n: int) -> float:
+                await sig.request("bench.prepare", {"kind": kind, "n": n})
+                client = sig.client
+                assert client is not None
+                start = time.perf_counter()
+                await client.send("bench.blast")
+                got = 0
+                async for _ev in stream:
+                    got += 1
+                    if got == n:
+                        break
+                return time.perf_counter() - start
 
-        readers = {
-            "bare": bare_reader(plain),
-            "bare-tuned": bare_reader(tuned),
-            "transport": transport_reader(own),
-            "sdk": sdk,
-        }
-        if alt is not None:
-            readers["websockets-trio"] = websockets_reader(alt)
-        order = list(readers)
-        for r in range(rounds):
-            for kind in kinds:
-                # Rotate who goes first so drift on a shared machine hits all readers alike.
-                k = r % len(order)
-                for name in order[k:] + order[:k]:
-                    elapsed = await readers[name](kind, n)
-                    rates[kind].setdefault(name, []).append(n / elapsed)
-        assert stream.dropped == 0, "the SDK stream dropped events: buffer too small"
+            readers = {
+                "bare": bare_reader(plain),
+                "bare-tuned": bare_reader(tuned),
+                "transport": transport_reader(own),
+                "sdk": sdk,
+            }
+            if alt is not None:
+                readers["websockets-trio"] = websockets_reader(alt)
+            readers |= worker_readers
+            order = list(readers)
+            for r in range(rounds):
+                for kind in kinds:
+                    # Rotate who goes first so drift on a shared machine hits all readers alike.
+                    k = r % len(order)
+                    for name in order[k:] + order[:k]:
+                        elapsed = await readers[name](kind, n)
+                        rates[kind].setdefault(name, []).append(n / elapsed)
+            assert stream.dropped == 0, "the SDK stream dropped events: buffer too small"
     return rates
 
 
-async def run(*, smoke: bool = False, n: int | None = None, rounds: int | None = None) -> Result:
+async def run(
+    *,
+    smoke: bool = False,
+    n: int | None = None,
+    rounds: int | None = None,
+    loops: tuple[str, ...] | None = None,
+    baseline_tree: str | None = None,
+) -> Result:
     n = n or (200 if smoke else 20_000)
     rounds = rounds or (1 if smoke else 7)
+    loops = available_loops() if loops is None else loops
     kinds = ("message", "presence")
     command = "uv run python -m benchmarks.receive" + (" --smoke" if smoke else "")
-    result = Result("Receive throughput (issue #3 / #7.1)", command)
+    if baseline_tree is not None:
+        command += f" --baseline-tree {baseline_tree}"
+    result = Result("Receive throughput (issue #3 / #7.1 / #15)", command)
+    notes: list[str] = []
     with trio.fail_after(TIME_CAP):
         async with server_process("_blast_server") as info:
-            rates = await measure(info["ws_url"], n=n, rounds=rounds, kinds=kinds)
+            rates = await measure(
+                info["ws_url"],
+                n=n,
+                rounds=rounds,
+                kinds=kinds,
+                loops=loops,
+                baseline_tree=baseline_tree,
+                notes=notes,
+            )
     for kind in kinds:
         med = {name: median(values) for name, values in rates[kind].items()}
         ratio = med["sdk"] / med["bare"]
@@ -223,12 +325,45 @@ async def run(*, smoke: bool = False, n: int | None = None, rounds: int | None =
             alt = med["websockets-trio"]
             result.add(f"{kind}: bare websockets.trio (alternative transport)", alt, "events/s")
             result.add(f"{kind}: websockets.trio / bare trio-websocket", alt / med["bare"], "x")
+        for loop in loops:
+            plain, q256 = med[f"{loop} websockets"], med[f"{loop} websockets-q256"]
+            sdk_rate = med[f"{loop} sdk"]
+            result.add(f"{kind}: {loop}: bare websockets (defaults)", plain, "events/s")
+            result.add(f"{kind}: {loop}: bare websockets (max_queue 256)", q256, "events/s")
+            result.add(f"{kind}: {loop}: SDK typed events", sdk_rate, "events/s")
+            ok = None if smoke else sdk_rate / max(plain, q256) >= 0.8
+            result.add(
+                f"{kind}: {loop}: SDK / best bare websockets",
+                sdk_rate / max(plain, q256),
+                "x",
+                "≥ 0.8×",
+                ok,
+            )
+        if baseline_tree is not None:
+            now, before = med["trio sdk (this tree)"], med["trio sdk (baseline)"]
+            base = _tree_commit(baseline_tree)
+            result.add(f"{kind}: trio: SDK typed events, this tree (worker)", now, "events/s")
+            result.add(
+                f"{kind}: trio: SDK typed events, baseline {base} (worker)", before, "events/s"
+            )
+            ok = None if smoke else now / before >= 0.95
+            result.add(
+                f"{kind}: trio: SDK this tree / baseline {base}", now / before, "x", "≥ 0.95×", ok
+            )
         result.raw[kind] = rates[kind]
     result.notes.append(
         f"{n:,} frames per burst, {rounds} rounds, readers interleaved; median of rounds. "
         "Server: separate process (trio + wsproto), frames pre-built and written in 256 KiB "
         "chunks; message ≈ 400 B (`message.new`), presence ≈ 110 B (`presence.update`)."
     )
+    if loops or baseline_tree is not None:
+        result.notes.append(
+            "Other loops and trees: one worker process each (`benchmarks/_loop_worker.py`: "
+            "`asyncio.run`, `uvloop.run`, `trio.run`), every round interleaved with the "
+            "in-process Trio readers; the time is taken inside the worker (blast request to "
+            "last frame), so the pipe to the worker is not counted."
+        )
+    result.notes += notes
     return result
 
 
@@ -237,8 +372,30 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--n", type=int)
     parser.add_argument("--rounds", type=int)
+    parser.add_argument(
+        "--loops",
+        help="other loops, comma-separated (default: asyncio, and uvloop where installed; "
+        "'' for none)",
+    )
+    parser.add_argument(
+        "--baseline-tree",
+        metavar="PATH",
+        help="also run the Trio SDK reader from this source tree (e.g. a `git worktree` of "
+        "the commit before a change), interleaved with this tree's",
+    )
     args = parser.parse_args()
-    trio.run(lambda: _print(run(smoke=args.smoke, n=args.n, rounds=args.rounds)))
+    loops = None if args.loops is None else tuple(x for x in args.loops.split(",") if x)
+    trio.run(
+        lambda: _print(
+            run(
+                smoke=args.smoke,
+                n=args.n,
+                rounds=args.rounds,
+                loops=loops,
+                baseline_tree=args.baseline_tree,
+            )
+        )
+    )
 
 
 async def _print(coro: Awaitable[Result]) -> None:

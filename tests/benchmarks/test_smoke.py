@@ -9,7 +9,7 @@ import pytest
 import trio
 
 from benchmarks import fanout, receive, recovery, roundtrip, run_all, scale
-from benchmarks._common import Result, percentile
+from benchmarks._common import ROOT, Result, percentile
 
 
 def _finite(result: Result) -> None:
@@ -21,21 +21,39 @@ def _finite(result: Result) -> None:
 
 
 async def test_receive_smoke() -> None:
-    with trio.fail_after(30):
-        result = await receive.run(smoke=True)
+    with trio.fail_after(60):
+        result = await receive.run(smoke=True, loops=("asyncio", "uvloop"))
     _finite(result)
     labels = [f.label for f in result.figures]
     assert "message: SDK / bare" in labels
     assert "presence: SDK / bare" in labels
+    for loop in ("asyncio", "uvloop"):  # each in a worker process of its own
+        assert f"message: {loop}: SDK / best bare websockets" in labels
+        assert f"presence: {loop}: bare websockets (defaults)" in labels
+        assert len(result.raw["message"][f"{loop} sdk"]) == 1
+
+
+async def test_receive_smoke_against_a_baseline_tree() -> None:
+    # This tree stands in for the baseline checkout: the option's plumbing, not a figure.
+    with trio.fail_after(60):
+        result = await receive.run(smoke=True, loops=(), baseline_tree=str(ROOT))
+    _finite(result)
+    labels = [f.label for f in result.figures]
+    ratios = [label for label in labels if label.startswith("message: trio: SDK this tree /")]
+    assert len(ratios) == 1
+    assert any(f"`{ROOT / 'utd_trio' / '__init__.py'}`" in note for note in result.notes)
 
 
 async def test_roundtrip_smoke() -> None:
-    with trio.fail_after(30):
-        result = await roundtrip.run(smoke=True)
+    with trio.fail_after(60):
+        result = await roundtrip.run(smoke=True, loops=("asyncio", "uvloop"))
     _finite(result)
     labels = [f.label for f in result.figures]
     assert "echo: SDK / bare, median" in labels
     assert "send: SDK / bare, median" in labels
+    for loop in ("asyncio", "uvloop"):
+        assert f"{loop}: echo: SDK / bare, median" in labels
+        assert f"{loop}: send: bare websockets `message.send` round trip, p99" in labels
 
 
 async def test_scale_smoke() -> None:
