@@ -3,7 +3,8 @@
 Both loops: a module (or test) marked ``both_loops`` runs each of its async tests twice, under
 Trio and under asyncio, through anyio's pytest plugin (the ``anyio_backend`` fixture) instead
 of pytest-trio. A test that takes ``autojump_clock`` or ``mock_clock`` needs Trio's virtual
-time, so it stays a single pytest-trio test. Such modules use anyio's API (``anyio.fail_after``,
+time, so it stays a single pytest-trio test; so does a test marked ``trio_only`` (say why in
+the marker's ``reason``). Such modules use anyio's API (``anyio.fail_after``,
 ``anyio.create_task_group``...) so the same body runs on both.
 """
 
@@ -34,6 +35,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "both_loops: run each async test under Trio and asyncio (tests that take "
         "autojump_clock or mock_clock stay on Trio)",
     )
+    config.addinivalue_line(
+        "markers",
+        "trio_only(reason): in a both_loops module, run this test on Trio only",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -49,6 +54,8 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
     marked = collector.get_closest_marker("both_loops") is not None or any(
         m.name == "both_loops" for m in own
     )
+    if any(m.name == "trio_only" for m in own):
+        return
     if marked and not _VIRTUAL_TIME & set(inspect.signature(inner).parameters):
         pytest.mark.usefixtures("anyio_backend")(obj)
 
