@@ -20,12 +20,18 @@ section):
   ``<!-- snippet: timeout=30 -->``, ``<!-- snippet: engine=tls -->`` (an HTTPS/WSS engine;
   ``ssl_context`` is then predefined too; a block naming the ``utd_engine_tls`` fixture gets
   one without the marker), ``<!-- snippet: engine=none -->`` (no engine).
+  ``<!-- snippet: loop=asyncio -->`` (or ``loop=uvloop``: see below).
   Options combine: ``<!-- snippet: timeout=30 engine=tls -->``.
+- A block that calls ``asyncio.run(`` (or ``uvloop.run(``), guarded or not, is an asyncio
+  block: its body and its ``main`` run under ``asyncio.run`` (``uvloop.run``) in a worker
+  thread, the engine staying on the test's Trio loop (they only meet over loopback sockets).
+  ``loop=trio|asyncio|uvloop`` overrides the guess. ``test_*`` functions are Trio-only.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import re
 from collections.abc import Callable
@@ -68,6 +74,17 @@ class Snippet:
     def timeout(self) -> float:
         """Seconds the block may take (``timeout=N``)."""
         return float(self.options.get("timeout", DEFAULT_TIMEOUT))
+
+    @property
+    def loop(self) -> str:
+        """``trio`` (default), ``asyncio`` or ``uvloop`` (guessed from ``asyncio.run(``)."""
+        if "uvloop.run(" in self.source:
+            default = "uvloop"
+        elif "asyncio.run(" in self.source:
+            default = "asyncio"
+        else:
+            default = "trio"
+        return self.options.get("loop", default)
 
     @property
     def engine_kind(self) -> str:
@@ -151,16 +168,11 @@ async def _run_in(snippet: Snippet, engine: Engine | None) -> None:
         }
         if engine.tls:
             prelude["ssl_context"] = engine.client_ssl_context()
-    namespace: dict[str, Any] = {"__name__": "snippet", **prelude}
-    code = compile(
-        snippet.source, snippet.id, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True
-    )
-    result = eval(code, namespace)  # the snippet is the project's own documentation
-    if inspect.iscoroutine(result):
-        await result
-    main = namespace.get("main")
-    if inspect.iscoroutinefunction(main):
-        await _call_with(main, prelude, f"{snippet.id}: main()")
+    if snippet.loop != "trio":
+        run = functools.partial(_run_on_asyncio, snippet, prelude)
+        await trio.to_thread.run_sync(run, abandon_on_cancel=True)
+        return
+    namespace = await _exec(snippet, prelude)
     fixtures: dict[str, Any] = {}
     if engine is not None:
         fixtures["utd_engine_tls" if engine.tls else "utd_engine"] = engine
@@ -172,6 +184,41 @@ async def _run_in(snippet: Snippet, engine: Engine | None) -> None:
             await _run_with_autojump(value, snippet, what)
         else:
             await _call_with(value, fixtures, what)
+
+
+async def _exec(snippet: Snippet, prelude: dict[str, Any]) -> dict[str, Any]:
+    """Run the block's body, then its ``main`` if it has one; on whatever loop is running."""
+    namespace: dict[str, Any] = {"__name__": "snippet", **prelude}
+    code = compile(
+        snippet.source, snippet.id, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True
+    )
+    result = eval(code, namespace)  # the snippet is the project's own documentation
+    if inspect.iscoroutine(result):
+        await result
+    main = namespace.get("main")
+    if inspect.iscoroutinefunction(main):
+        await _call_with(main, prelude, f"{snippet.id}: main()")
+    return namespace
+
+
+def _run_on_asyncio(snippet: Snippet, prelude: dict[str, Any]) -> None:
+    """Run an asyncio block in ``asyncio.run`` (or ``uvloop.run``), with its own deadline."""
+    import asyncio
+
+    async def body() -> None:
+        async with asyncio.timeout(snippet.timeout):
+            namespace = await _exec(snippet, prelude)
+        tests = [name for name in namespace if name.startswith("test_")]
+        assert not tests, f"{snippet.id}: test functions run on Trio only: {tests}"
+
+    if snippet.loop == "uvloop":
+        import uvloop
+
+        uvloop.run(body())
+    elif snippet.loop == "asyncio":
+        asyncio.run(body())
+    else:
+        raise ValueError(f"{snippet.id}: unknown loop {snippet.loop!r}")
 
 
 async def _run_with_autojump(test: Callable[..., Any], snippet: Snippet, what: str) -> None:

@@ -73,3 +73,18 @@ async def test_main_gets_the_names_it_asks_for(tmp_path: Path) -> None:
     (snippet,) = extract(page)
     with pytest.raises(KeyError, match="ran"):
         await run_snippet(snippet)
+
+
+async def test_an_asyncio_block_runs_under_asyncio_run(tmp_path: Path) -> None:
+    page = tmp_path / "aio.md"
+    page.write_text(
+        "```python\nimport asyncio\n\nasync def main(base_url):\n"
+        "    asyncio.get_running_loop()\n    raise KeyError('ran on asyncio')\n\n"
+        "if __name__ == '__main__':\n    asyncio.run(main('x'))\n```\n\n"
+        "<!-- snippet: engine=none loop=trio -->\n```python\nx = 'asyncio.run('\n```\n",
+        encoding="utf-8",
+    )
+    aio, forced = extract(page)
+    assert (aio.loop, forced.loop) == ("asyncio", "trio")
+    with pytest.raises(KeyError, match="ran on asyncio"):
+        await run_snippet(aio)
