@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import trio
-import trio.testing
+import anyio
 
 from utd_trio import Event, EventStream, UTDApi
 from utd_trio.testing import Engine
@@ -25,9 +24,9 @@ async def next_of(stream: EventStream[Event], kind: type[E]) -> E:
 
 async def quiet(stream: EventStream[Event], *kinds: type[Event]) -> None:
     """Nothing of ``kinds`` is on ``stream`` once every task is idle."""
-    await trio.testing.wait_all_tasks_blocked()
+    await anyio.wait_all_tasks_blocked()
     while True:
-        with trio.move_on_after(0) as scope:
+        with anyio.move_on_after(0) as scope:
             event = await stream.receive()
         if scope.cancelled_caught:
             return

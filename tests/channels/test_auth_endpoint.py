@@ -1,6 +1,7 @@
 """``channel_auth=URL``: the app's own Pusher-style auth endpoint, served for real on loopback.
 
-The endpoint is a Starlette route (as in docs/channels.md) served by hypercorn; it signs with
+The endpoint is a Starlette route (as in docs/channels.md) served by hypercorn (on the
+running loop, through the engine's serving seam); it signs with
 `UTDApi.authorize_channel` after checking the app's own credential (a bearer header the
 session sends through ``channel_auth_headers``).
 """
@@ -11,10 +12,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import parse_qs
 
+import anyio
 import pytest
-import trio
-from hypercorn.config import Config
-from hypercorn.trio import serve
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -22,8 +21,11 @@ from starlette.routing import Route
 
 from utd_trio import ErrorCode, UTDApi, UTDStreamError, open_signaling
 from utd_trio.testing import Engine
+from utd_trio.testing._server import ConnectionTable, open_listener
 
 from ._helpers import Creds
+
+pytestmark = pytest.mark.both_loops
 
 APP_TOKENS = {"token-of-alice": "alice"}  # the app's own session tokens → its user ids
 
@@ -49,25 +51,25 @@ def auth_app(api: UTDApi, app_key: str, asked: list[dict[str, str]]) -> Starlett
 
 @asynccontextmanager
 async def auth_endpoint(engine: Engine, asked: list[dict[str, str]]) -> AsyncIterator[str]:
+    # Served by the engine's own serving seam (hypercorn on the running loop's listener).
     project = engine.default_project
-    config = Config()
-    config.bind = ["127.0.0.1:0"]
-    config.accesslog = config.errorlog = None
+    listener = await open_listener("127.0.0.1", 0, None)
     async with (
         UTDApi(
             app_id=project.app_id, app_secret=project.app_secret, base_url=engine.base_url
         ) as api,
-        trio.open_nursery() as nursery,
+        anyio.create_task_group() as tg,
     ):
         app = auth_app(api, project.app_key, asked)
-        binds = await nursery.start(serve, app, config)  # type: ignore[arg-type]
-        yield f"{binds[0]}/pusher/auth"
-        nursery.cancel_scope.cancel()
+        await tg.start(listener.serve, app, ConnectionTable())
+        host, port = listener.address
+        yield f"http://{host}:{port}/pusher/auth"
+        tg.cancel_scope.cancel()
 
 
 async def test_grants_come_from_the_apps_endpoint(utd_engine: Engine, creds: Creds) -> None:
     asked: list[dict[str, str]] = []
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with auth_endpoint(utd_engine, asked) as url:
             headers = {"Authorization": "Bearer token-of-alice"}
             extra = {"channel_auth": url, "channel_auth_headers": headers}
@@ -88,7 +90,7 @@ async def test_grants_come_from_the_apps_endpoint(utd_engine: Engine, creds: Cre
 
 
 async def test_the_endpoint_refusing_is_forbidden(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with auth_endpoint(utd_engine, []) as url:
             async with open_signaling(**creds(utd_engine, "alice", channel_auth=url)) as alice:
                 with pytest.raises(UTDStreamError) as caught:

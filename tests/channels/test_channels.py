@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import anyio
 import pytest
-import trio
 import trio.testing
 
 from utd_trio import (
@@ -21,9 +21,11 @@ from utd_trio.testing import Engine
 
 from ._helpers import Creds, backend, next_of, quiet
 
+pytestmark = pytest.mark.both_loops
+
 
 async def test_public_channel_gets_backend_broadcasts(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with (
             open_signaling(**creds(utd_engine, "alice")) as alice,
             open_signaling(**creds(utd_engine, "bob")) as bob,
@@ -43,7 +45,7 @@ async def test_public_channel_gets_backend_broadcasts(utd_engine: Engine, creds:
 
 
 async def test_broadcast_leaves_out_the_named_socket(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with (
             open_signaling(**creds(utd_engine, "alice")) as alice,
             open_signaling(**creds(utd_engine, "bob")) as bob,
@@ -64,7 +66,7 @@ async def test_broadcast_leaves_out_the_named_socket(utd_engine: Engine, creds: 
 async def test_private_channel_client_events_reach_the_others_only(
     utd_engine: Engine, creds: Creds
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with (
             open_signaling(**creds(utd_engine, "alice")) as alice,
             open_signaling(**creds(utd_engine, "bob")) as bob,
@@ -85,7 +87,7 @@ async def test_private_channel_client_events_reach_the_others_only(
 
 
 async def test_presence_members_kept_current(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with (
             open_signaling(**creds(utd_engine, "alice")) as alice,
             open_signaling(**creds(utd_engine, "bob")) as bob,
@@ -109,7 +111,7 @@ async def test_presence_members_kept_current(utd_engine: Engine, creds: Creds) -
 async def test_two_blocks_share_a_channel_until_the_last_leaves(
     utd_engine: Engine, creds: Creds
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with (
             open_signaling(**creds(utd_engine, "alice")) as alice,
             backend(utd_engine) as api,
@@ -124,7 +126,7 @@ async def test_two_blocks_share_a_channel_until_the_last_leaves(
 async def test_client_events_wait_for_the_rate_window_never_429(
     utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
 ) -> None:
-    with trio.fail_after(30):
+    with anyio.fail_after(30):
         async with (
             open_signaling(**creds(utd_engine, "alice")) as alice,
             open_signaling(**creds(utd_engine, "bob")) as bob,
@@ -132,13 +134,13 @@ async def test_client_events_wait_for_the_rate_window_never_429(
             bob.subscribe_channel("private-game") as b_game,
             b_game.events() as b_events,
         ):
-            start = trio.current_time()
+            start = anyio.current_time()
             for i in range(25):
                 await a_game.trigger("client-move", i)
             assert [(await next_of(b_events, ChannelEvent)).data for _ in range(25)] == list(
                 range(25)
             )
-            assert trio.current_time() - start >= 2.0  # 25 events need three windows
+            assert anyio.current_time() - start >= 2.0  # 25 events need three windows
 
 
 async def test_grant_from_a_callable_signed_by_the_backend(
@@ -155,7 +157,7 @@ async def test_grant_from_a_callable_signed_by_the_backend(
                 socket_id, channel_name, "alice", {"role": "host"}, app_key=project.app_key
             )
 
-        with trio.fail_after(10):
+        with anyio.fail_after(10):
             async with (
                 open_signaling(**creds(utd_engine, "alice", channel_auth=grant)) as alice,
                 alice.subscribe_channel("presence-stage") as stage,
@@ -172,7 +174,7 @@ async def test_a_refused_grant_raises_and_the_session_stays_usable(
     async def forged(socket_id: str, channel_name: str) -> Mapping[str, Any]:
         return {"auth": f"{utd_engine.default_project.app_key}:{'0' * 64}"}
 
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with open_signaling(**creds(utd_engine, "alice", channel_auth=forged)) as alice:
             with pytest.raises(UTDStreamError) as caught:
                 async with alice.subscribe_channel("private-vault"):
@@ -188,7 +190,7 @@ async def test_a_grant_callable_returning_junk_is_a_clear_type_error(
     async def junk(socket_id: str, channel_name: str) -> Mapping[str, Any]:
         return {"token": "nope"}
 
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with open_signaling(**creds(utd_engine, "alice", channel_auth=junk)) as alice:
             with pytest.raises(TypeError, match="channel_auth"):
                 async with alice.subscribe_channel("private-x"):
@@ -212,7 +214,7 @@ async def test_a_grant_callable_returning_junk_is_a_clear_type_error(
 async def test_bad_subscribe_arguments_fail_before_any_request(
     utd_engine: Engine, creds: Creds, name: Any, kwargs: dict[str, Any], error: type, match: str
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with open_signaling(**creds(utd_engine, "alice")) as alice:
             with pytest.raises(error, match=match):
                 async with alice.subscribe_channel(name, **kwargs):
@@ -241,7 +243,7 @@ async def test_bad_client_events_fail_locally(
     error: type,
     match: str,
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with (
             open_signaling(**creds(utd_engine, "alice")) as alice,
             alice.subscribe_channel(channel) as ch,
@@ -253,7 +255,7 @@ async def test_bad_client_events_fail_locally(
 
 
 async def test_a_released_channel_refuses_triggers(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with open_signaling(**creds(utd_engine, "alice")) as alice:
             async with alice.subscribe_channel("private-x") as ch:
                 pass
@@ -264,7 +266,7 @@ async def test_a_released_channel_refuses_triggers(utd_engine: Engine, creds: Cr
 
 async def test_signaling_off_refuses_channels(utd_engine: Engine, creds: Creds) -> None:
     await utd_engine.set_plan(signaling_enabled=False)
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with open_signaling(**creds(utd_engine, "alice")) as alice:
             with pytest.raises(UTDStreamError) as caught:
                 async with alice.subscribe_channel("lobby"):
@@ -275,7 +277,7 @@ async def test_signaling_off_refuses_channels(utd_engine: Engine, creds: Creds) 
 async def test_a_channel_stream_nobody_reads_stalls_nothing(
     utd_engine: Engine, creds: Creds
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with (
             open_signaling(**creds(utd_engine, "alice")) as alice,
             backend(utd_engine) as api,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import trio
+import anyio
+import pytest
 
 from utd_trio import (
     ChannelEvent,
@@ -21,9 +22,11 @@ from utd_trio.testing import Engine
 
 from ._helpers import Creds, backend, next_of
 
+pytestmark = pytest.mark.both_loops
+
 
 async def test_presence_gap_reported_before_resubscribed(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with (
             open_signaling(**creds(utd_engine, "alice")) as alice,
             open_signaling(**creds(utd_engine, "bob")) as bob,
@@ -61,7 +64,7 @@ async def test_presence_gap_reported_before_resubscribed(utd_engine: Engine, cre
 
 
 async def test_member_leaving_during_the_gap_is_reported(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with (
             open_signaling(**creds(utd_engine, "alice")) as alice,
             open_signaling(**creds(utd_engine, "bob")) as bob,
@@ -80,7 +83,7 @@ async def test_member_leaving_during_the_gap_is_reported(utd_engine: Engine, cre
 
 
 async def test_client_events_flow_again_after_a_reconnect(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with (
             open_signaling(**creds(utd_engine, "alice")) as alice,
             open_signaling(**creds(utd_engine, "bob")) as bob,
@@ -101,7 +104,7 @@ async def test_client_events_flow_again_after_a_reconnect(utd_engine: Engine, cr
 async def test_a_trigger_during_the_gap_waits_for_the_resubscription(
     utd_engine: Engine, creds: Creds
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with (
             open_signaling(**creds(utd_engine, "alice")) as alice,
             open_signaling(**creds(utd_engine, "bob")) as bob,
@@ -120,7 +123,7 @@ async def test_a_trigger_during_the_gap_waits_for_the_resubscription(
 async def test_subscribe_asked_while_the_socket_is_down_is_sent_once_it_is_up(
     utd_engine: Engine, creds: Creds
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with (
             open_signaling(**creds(utd_engine, "alice")) as alice,
             alice.events(Disconnected) as lifecycle,
@@ -140,7 +143,7 @@ async def test_a_socket_dying_while_the_grant_is_fetched_starts_over_on_the_next
     # The development grant is asked for the old socket_id, which the engine no longer knows
     # by the time it answers (403): the subscribe must not fail for that, but start over on
     # the new socket.
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with open_signaling(**creds(utd_engine, "alice")) as alice:
             real = alice.api.channel_grant
             refused: list[UTDStreamError] = []
