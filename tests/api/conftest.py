@@ -4,11 +4,13 @@ failure cases the engine cannot produce."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import anyio
+import anyio.abc
 import pytest
-import trio
 
 from utd_trio import UTDApi
 from utd_trio.testing import Engine, RestContext
@@ -53,12 +55,11 @@ async def bearer_engine(utd_engine: Engine) -> Engine:
 
 
 @pytest.fixture
-async def closed_port() -> int:
+def closed_port() -> int:
     """A 127.0.0.1 port nobody listens on (bound, then closed)."""
-    sock = trio.socket.socket()
-    await sock.bind(("127.0.0.1", 0))
-    port: int = sock.getsockname()[1]
-    sock.close()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
     return port
 
 
@@ -69,26 +70,30 @@ async def raw_server() -> AsyncIterator[Callable[[bytes | None], Awaitable[int]]
     ``reply=None``: accept and never answer. Else: read the request head, send ``reply``
     verbatim, close.
     """
-    async with trio.open_nursery() as nursery:
+    async with anyio.create_task_group() as tg:
 
         async def start(reply: bytes | None) -> int:
-            listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+            listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
 
-            async def handle(stream: trio.SocketStream) -> None:
-                if reply is None:
-                    await trio.sleep_forever()
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = await stream.receive_some()
-                    if not chunk:
-                        return
-                    data += chunk
-                await stream.send_all(reply)
-                await stream.aclose()
+            async def handle(stream: anyio.abc.SocketStream) -> None:
+                async with stream:
+                    if reply is None:
+                        await anyio.sleep_forever()
+                    data = b""
+                    while b"\r\n\r\n" not in data:
+                        try:
+                            data += await stream.receive()
+                        except anyio.EndOfStream:
+                            return
+                    await stream.send(reply)
 
-            nursery.start_soon(trio.serve_listeners, handle, listeners)
-            port: int = listeners[0].socket.getsockname()[1]
+            async def serve() -> None:
+                async with listener:
+                    await listener.serve(handle)
+
+            tg.start_soon(serve)
+            port: int = listener.extra(anyio.abc.SocketAttribute.local_port)
             return port
 
         yield start
-        nursery.cancel_scope.cancel()
+        tg.cancel_scope.cancel()

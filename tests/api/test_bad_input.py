@@ -6,9 +6,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 import httpx
 import pytest
-import trio
 
 from utd_trio import (
     ErrorCode,
@@ -19,6 +19,8 @@ from utd_trio import (
     open_signaling,
 )
 from utd_trio.testing import Engine
+
+pytestmark = pytest.mark.both_loops
 
 Creds = Callable[..., dict[str, Any]]
 IO = 10
@@ -63,7 +65,7 @@ BAD_OPTIONS = [
 
 @pytest.mark.parametrize(("field", "value"), BAD_OPTIONS)
 async def test_open_signaling_refuses_and_names_the_parameter(field: str, value: Any) -> None:
-    with trio.fail_after(IO), pytest.raises((ValueError, TypeError), match=field):
+    with anyio.fail_after(IO), pytest.raises((ValueError, TypeError), match=field):
         async with open_signaling(**{**BASE, field: value}):
             pytest.fail("opened with a bad argument")
 
@@ -105,7 +107,7 @@ async def test_a_huge_argument_is_never_quoted_whole() -> None:
 async def test_session_provider_returning_the_wrong_thing(
     utd_engine: Engine, reply: Callable[[], Any], what: str
 ) -> None:
-    with trio.fail_after(IO), pytest.raises(UTDStreamError) as info:
+    with anyio.fail_after(IO), pytest.raises(UTDStreamError) as info:
         async with open_signaling(
             app_id=utd_engine.default_project.app_id,
             user_id="alice",
@@ -124,7 +126,7 @@ async def _provider_of(value: object) -> object:
 
 
 async def test_verbs_refuse_bad_arguments_naming_them(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(IO):
+    with anyio.fail_after(IO):
         async with open_signaling(**creds(utd_engine)) as sig:
             checks: list[tuple[str, Any]] = [
                 ("video", sig.invite("bob", video="yes")),  # type: ignore[arg-type]
@@ -154,7 +156,7 @@ async def test_verbs_refuse_bad_arguments_naming_them(utd_engine: Engine, creds:
 
 
 async def test_rest_verbs_after_aclose_are_closed(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(IO):
+    with anyio.fail_after(IO):
         async with open_signaling(**creds(utd_engine)) as sig:
             await sig.list_groups()
             await sig.aclose()
@@ -171,7 +173,7 @@ async def test_rest_verbs_after_the_block_are_closed_even_with_a_shared_client(
     utd_engine: Engine, creds: Creds
 ) -> None:
     async with httpx.AsyncClient() as shared:
-        with trio.fail_after(IO):
+        with anyio.fail_after(IO):
             async with open_signaling(**creds(utd_engine, http_client=shared)) as sig:
                 pass
         with pytest.raises(UTDStreamError) as info:
@@ -198,6 +200,6 @@ async def test_names_under_localhost_are_not_loopback_for_plain_text() -> None:
 async def test_open_signal_client_refuses_and_names_the_parameter(field: str, value: Any) -> None:
     session = Session(user_token="tok", ws_url="ws://127.0.0.1:9/ws")
     kwargs: dict[str, Any] = {field: value}
-    with trio.fail_after(IO), pytest.raises(ValueError, match=field):
+    with anyio.fail_after(IO), pytest.raises(ValueError, match=field):
         async with open_signal_client(session, **kwargs):
             pytest.fail("opened with a bad argument")

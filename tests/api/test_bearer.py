@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import logging
 
+import anyio
 import pytest
-import trio
 
 from utd_trio import ErrorCode, Session, UTDStreamError
 from utd_trio.testing import Engine
 
 from .conftest import make_api
 
+pytestmark = pytest.mark.both_loops
+
 IO_DEADLINE = 10
 
 
 async def test_bearer_call_with_minted_session(bearer_engine: Engine) -> None:
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         async with make_api(bearer_engine) as api:
             await api.mint_session("alice")
             await api.register_push_token("tok-1", platform="android", provider="fcm")
@@ -31,7 +33,7 @@ async def test_bearer_call_without_session_is_a_usage_error(bearer_engine: Engin
 
 
 async def test_revoked_token_remints_once_and_retries(bearer_engine: Engine) -> None:
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         async with make_api(bearer_engine) as api:
             first = await api.mint_session("alice", name="Alice")
             assert bearer_engine.revoke_tokens("alice") == 1
@@ -49,7 +51,7 @@ async def test_revoked_token_remints_once_and_retries(bearer_engine: Engine) -> 
 
 async def test_refresh_callback_is_used_once(bearer_engine: Engine) -> None:
     calls: list[Session] = []
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         async with make_api(bearer_engine, secret=True) as backend, make_api(bearer_engine) as api:
 
             async def refresh() -> Session:
@@ -65,7 +67,7 @@ async def test_refresh_callback_is_used_once(bearer_engine: Engine) -> None:
 
 
 async def test_foreign_session_without_refresh_is_not_refreshed(bearer_engine: Engine) -> None:
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         async with make_api(bearer_engine, secret=True) as backend, make_api(bearer_engine) as api:
             api.bind_session(await backend.mint_session("alice", bind=False))
             bearer_engine.revoke_tokens("alice")
@@ -79,7 +81,7 @@ async def test_foreign_session_without_refresh_is_not_refreshed(bearer_engine: E
 async def test_api_without_credentials_serves_a_bound_session(bearer_engine: Engine) -> None:
     from utd_trio import UTDApi
 
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         async with make_api(bearer_engine, secret=True) as backend:
             session = await backend.mint_session("alice", bind=False)
         async with UTDApi(app_id="app_test", base_url=bearer_engine.base_url) as api:
@@ -91,7 +93,7 @@ async def test_api_without_credentials_serves_a_bound_session(bearer_engine: Eng
 
 async def test_second_401_after_refresh_is_unauthorized(bearer_engine: Engine) -> None:
     calls = 0
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         async with make_api(bearer_engine, secret=True) as backend, make_api(bearer_engine) as api:
             stale = await backend.mint_session("alice", bind=False)
             bearer_engine.revoke_tokens("alice")
@@ -113,13 +115,13 @@ async def test_concurrent_401s_share_one_remint(
     bearer_engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="utd_trio.api")
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         async with make_api(bearer_engine) as api:
             await api.mint_session("alice")
             bearer_engine.revoke_tokens("alice")
-            async with trio.open_nursery() as nursery:
+            async with anyio.create_task_group() as tg:
                 for i in range(12):
-                    nursery.start_soon(
+                    tg.start_soon(
                         lambda i=i: api.register_push_token(
                             f"tok-{i}", platform="android", provider="fcm"
                         )
@@ -132,7 +134,7 @@ async def test_concurrent_401s_share_one_remint(
 
 async def test_concurrent_401s_share_one_refresh_callback(bearer_engine: Engine) -> None:
     calls = 0
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         async with make_api(bearer_engine, secret=True) as backend, make_api(bearer_engine) as api:
 
             async def refresh() -> Session:
@@ -142,9 +144,9 @@ async def test_concurrent_401s_share_one_refresh_callback(bearer_engine: Engine)
 
             api.bind_session(await backend.mint_session("alice", bind=False), refresh=refresh)
             bearer_engine.revoke_tokens("alice")
-            async with trio.open_nursery() as nursery:
+            async with anyio.create_task_group() as tg:
                 for i in range(12):
-                    nursery.start_soon(
+                    tg.start_soon(
                         lambda i=i: api.register_push_token(
                             f"tok-{i}", platform="web", provider="fcm"
                         )
@@ -157,7 +159,7 @@ async def test_failed_refresh_is_not_repeated_by_waiting_requests(
 ) -> None:
     calls = 0
     errors: list[UTDStreamError] = []
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         async with make_api(bearer_engine, secret=True) as backend, make_api(bearer_engine) as api:
 
             async def refresh() -> Session:
@@ -174,9 +176,9 @@ async def test_failed_refresh_is_not_repeated_by_waiting_requests(
                 except UTDStreamError as err:
                     errors.append(err)
 
-            async with trio.open_nursery() as nursery:
+            async with anyio.create_task_group() as tg:
                 for i in range(8):
-                    nursery.start_soon(call, i)
+                    tg.start_soon(call, i)
             assert calls == 1
             assert len(errors) == 8
             codes = sorted(err.code.value for err in errors)
@@ -188,7 +190,7 @@ async def test_failed_refresh_is_not_repeated_by_waiting_requests(
 
 
 async def test_banned_during_remint_surfaces_banned(bearer_engine: Engine) -> None:
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         async with make_api(bearer_engine) as api:
             await api.mint_session("mallory")
             bearer_engine.revoke_tokens("mallory")
@@ -199,7 +201,7 @@ async def test_banned_during_remint_surfaces_banned(bearer_engine: Engine) -> No
 
 
 async def test_banned_user_with_valid_token_is_forbidden(bearer_engine: Engine) -> None:
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         async with make_api(bearer_engine) as api:
             await api.mint_session("mallory")
             await bearer_engine.ban("mallory")
@@ -212,34 +214,34 @@ async def test_banned_user_with_valid_token_is_forbidden(bearer_engine: Engine) 
 
 async def test_cancelled_refresh_lets_the_next_waiter_refresh(bearer_engine: Engine) -> None:
     calls = 0
-    blocked: list[trio.lowlevel.Task] = []
-    started = trio.Event()
-    scopes: dict[trio.lowlevel.Task, trio.CancelScope] = {}
+    blocked: list[int] = []  # ids of anyio tasks
+    started = anyio.Event()
+    scopes: dict[int, anyio.CancelScope] = {}
     done: list[str] = []
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         async with make_api(bearer_engine, secret=True) as backend, make_api(bearer_engine) as api:
 
             async def refresh() -> Session:
                 nonlocal calls
                 calls += 1
                 if calls == 1:  # the first refresh hangs until its caller gives up
-                    blocked.append(trio.lowlevel.current_task())
+                    blocked.append(anyio.get_current_task().id)
                     started.set()
-                    await trio.sleep_forever()
+                    await anyio.sleep_forever()
                 return await backend.mint_session("alice", bind=False)
 
             api.bind_session(await backend.mint_session("alice", bind=False), refresh=refresh)
             bearer_engine.revoke_tokens("alice")
 
             async def call(name: str) -> None:
-                with trio.CancelScope() as scope:
-                    scopes[trio.lowlevel.current_task()] = scope
+                with anyio.CancelScope() as scope:
+                    scopes[anyio.get_current_task().id] = scope
                     await api.register_push_token(name, platform="web", provider="fcm")
                     done.append(name)
 
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(call, "a")
-                nursery.start_soon(call, "b")
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(call, "a")
+                tg.start_soon(call, "b")
                 await started.wait()
                 scopes[blocked[0]].cancel()
     assert calls == 2
@@ -251,7 +253,7 @@ async def test_refresh_policy_survives_a_callable_that_mints_and_binds(
 ) -> None:
     """A refresh callable may itself call ``mint_session`` (which binds by default)."""
     calls = 0
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         async with make_api(bearer_engine) as api:
 
             async def refresh() -> Session:

@@ -5,19 +5,21 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio
 import pytest
-import trio
 
 from utd_trio import ErrorCode, PlanLimits, Session, UTDApi, UTDStreamError
 from utd_trio.testing import OMIT, Engine, ProjectConfig, open_engine
 
 from .conftest import make_api
 
+pytestmark = pytest.mark.both_loops
+
 IO_DEADLINE = 10
 
 
 async def test_mint_over_http_with_app_key(utd_engine: Engine) -> None:
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         async with make_api(utd_engine) as api:
             session = await api.mint_session(
                 "alice",
@@ -40,7 +42,7 @@ async def test_mint_over_http_with_app_key(utd_engine: Engine) -> None:
 
 @pytest.mark.parametrize("secret", [False, True], ids=["x-app-key", "x-app-secret"])
 async def test_mint_over_https_with_trustme_ca(secret: bool) -> None:
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         async with open_engine(tls=True) as engine:
             assert engine.base_url.startswith("https://127.0.0.1:")
             async with make_api(engine, secret=secret) as api:
@@ -51,7 +53,7 @@ async def test_mint_over_https_with_trustme_ca(secret: bool) -> None:
 
 async def test_https_verification_is_always_on() -> None:
     """Without trusting the engine's throwaway CA the TLS handshake fails: NETWORK."""
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         async with open_engine(tls=True) as engine:
             api = UTDApi(app_id="app_test", app_key="key_test", base_url=engine.base_url)
             async with api:
@@ -64,7 +66,7 @@ async def test_https_verification_is_always_on() -> None:
 async def test_caller_http_client_is_used_and_left_open() -> None:
     import httpx
 
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         async with (
             open_engine(tls=True) as engine,
             httpx.AsyncClient(verify=engine.client_ssl_context()) as client,
@@ -79,7 +81,7 @@ async def test_caller_http_client_is_used_and_left_open() -> None:
 
 
 async def test_owned_client_is_closed_by_aexit(utd_engine: Engine) -> None:
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         async with make_api(utd_engine) as api:
             await api.mint_session("alice")
         await api.aclose()  # idempotent
@@ -94,7 +96,7 @@ def _project(**kwargs: Any) -> ProjectConfig:
 
 
 async def _mint_with(project: ProjectConfig, **api_kwargs: Any) -> Session:
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         async with open_engine([project]) as engine:
             api = UTDApi(
                 app_id=project.app_id,
@@ -238,7 +240,7 @@ async def test_reply_without_required_field_is_protocol(missing: str) -> None:
 async def test_invalid_credentials_are_unauthorized(
     utd_engine: Engine, app_id: str, creds: dict[str, str]
 ) -> None:
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         async with UTDApi(app_id=app_id, base_url=utd_engine.base_url, **creds) as api:
             with pytest.raises(UTDStreamError) as info:
                 await api.mint_session("alice")
@@ -251,7 +253,7 @@ async def test_invalid_credentials_are_unauthorized(
 
 
 async def test_banned_identity(utd_engine: Engine) -> None:
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         await utd_engine.ban("mallory")
         async with make_api(utd_engine) as api:
             with pytest.raises(UTDStreamError) as info:
@@ -268,7 +270,7 @@ async def test_banned_identity(utd_engine: Engine) -> None:
 
 async def test_appkey_mint_disabled_but_secret_mint_works() -> None:
     project = _project(allow_appkey_identity_mint=False)
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         async with open_engine([project]) as engine:
             base = engine.base_url
             async with UTDApi(app_id="app_x", app_key="key_x", base_url=base) as api:
@@ -297,7 +299,7 @@ async def test_bad_identity_is_refused_locally(closed_port: int) -> None:
 
 async def test_server_422_is_invalid(utd_engine: Engine) -> None:
     utd_engine.fail_next_mints(1, 422, message="identity is required")
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         async with make_api(utd_engine) as api:
             with pytest.raises(UTDStreamError) as info:
                 await api.mint_session("alice")
@@ -309,7 +311,7 @@ async def test_server_422_is_invalid(utd_engine: Engine) -> None:
 
 async def test_injected_429_keeps_retry_after(utd_engine: Engine) -> None:
     utd_engine.fail_next_mints(1, 429, retry_after=7)
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         async with make_api(utd_engine) as api:
             with pytest.raises(UTDStreamError) as info:
                 await api.mint_session("alice")
@@ -321,7 +323,7 @@ async def test_injected_429_keeps_retry_after(utd_engine: Engine) -> None:
 
 
 async def test_real_rate_limit_per_identity() -> None:
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         async with open_engine(mint_rate_limit=2) as engine, make_api(engine) as api:
             await api.mint_session("alice")
             await api.mint_session("alice")
@@ -336,7 +338,7 @@ async def test_real_rate_limit_per_identity() -> None:
 
 async def test_server_error_is_server(utd_engine: Engine) -> None:
     utd_engine.fail_next_mints(1, 503)
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         async with make_api(utd_engine) as api:
             with pytest.raises(UTDStreamError) as info:
                 await api.mint_session("alice")
@@ -345,7 +347,7 @@ async def test_server_error_is_server(utd_engine: Engine) -> None:
 
 
 async def test_engine_not_running_is_network(closed_port: int) -> None:
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         api = UTDApi(app_id="app_test", app_key="k", base_url=f"http://127.0.0.1:{closed_port}")
         async with api:
             with pytest.raises(UTDStreamError) as info:
@@ -358,15 +360,15 @@ async def test_slow_engine_is_timeout(
     raw_server: Callable[[bytes | None], Awaitable[int]],
 ) -> None:
     port = await raw_server(None)  # accepts, never answers
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         api = UTDApi(
             app_id="app_test", app_key="k", base_url=f"http://127.0.0.1:{port}", timeout=0.2
         )
         async with api:
-            start = trio.current_time()
+            start = anyio.current_time()
             with pytest.raises(UTDStreamError) as info:
                 await api.mint_session("alice")
-            elapsed = trio.current_time() - start
+            elapsed = anyio.current_time() - start
     assert info.value.code is ErrorCode.TIMEOUT
     assert 0.15 <= elapsed < 5
 
@@ -385,7 +387,7 @@ async def test_2xx_that_is_not_a_session_object_is_protocol(
 ) -> None:
     head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(reply)}\r\nConnection: close\r\n\r\n"
     port = await raw_server(head.encode() + reply)
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         api = UTDApi(app_id="app_test", app_key="k", base_url=f"http://127.0.0.1:{port}")
         async with api:
             with pytest.raises(UTDStreamError) as info:
@@ -397,7 +399,7 @@ async def test_garbage_instead_of_http_is_network(
     raw_server: Callable[[bytes | None], Awaitable[int]],
 ) -> None:
     port = await raw_server(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         api = UTDApi(app_id="app_test", app_key="k", base_url=f"http://127.0.0.1:{port}")
         async with api:
             with pytest.raises(UTDStreamError) as info:
@@ -411,7 +413,7 @@ async def test_non_json_error_body_is_still_classified(
     body = b"<html>Bad Gateway</html>"
     head = f"HTTP/1.1 502 Bad Gateway\r\nContent-Length: {len(body)}\r\n\r\n".encode()
     port = await raw_server(head + body)
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         api = UTDApi(app_id="app_test", app_key="k", base_url=f"http://127.0.0.1:{port}")
         async with api:
             with pytest.raises(UTDStreamError) as info:
@@ -421,7 +423,7 @@ async def test_non_json_error_body_is_still_classified(
 
 
 async def test_mint_without_bind_leaves_session_alone(utd_engine: Engine) -> None:
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         async with make_api(utd_engine, secret=True) as api:
             first = await api.mint_session("alice")
             other = await api.mint_session("bob", bind=False)

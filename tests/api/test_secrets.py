@@ -6,13 +6,15 @@ import logging
 import traceback
 from collections.abc import Awaitable, Callable
 
+import anyio
 import pytest
-import trio
 
 from utd_trio import Session, UTDApi, UTDStreamError
 from utd_trio.testing import ProjectConfig, open_engine
 
 from .conftest import PUSH_TOKEN_PATH
+
+pytestmark = pytest.mark.both_loops
 
 KEY = "pk_SECRET_KEY_0123456789"
 SECRET = "sk_SECRET_SERVER_9876543210"
@@ -47,7 +49,7 @@ async def test_secrets_absent_everywhere(
     caplog.set_level(logging.DEBUG)  # every logger: ours, httpx, httpcore, the engine
     tokens: set[str] = set()
     texts: list[str] = []
-    with trio.fail_after(IO_DEADLINE):
+    with anyio.fail_after(IO_DEADLINE):
         async with open_engine([PROJECT]) as engine:
             if PUSH_TOKEN_PATH not in {spec.path for spec in engine.registry.routes}:
 

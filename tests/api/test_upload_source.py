@@ -10,6 +10,8 @@ import pytest
 from utd_trio import ErrorCode, UTDStreamError
 from utd_trio._rest._upload import CHUNK_SIZE, check_upload_url, open_source, put_headers
 
+pytestmark = pytest.mark.both_loops
+
 
 async def test_bytes_source() -> None:
     source = await open_source(bytearray(b"hello"), "hi.txt")

@@ -13,6 +13,8 @@ import pytest
 
 from utd_trio import Session, UTDApi
 
+pytestmark = pytest.mark.both_loops
+
 
 @pytest.fixture
 async def api(closed_port: int) -> UTDApi:
