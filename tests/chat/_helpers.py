@@ -1,17 +1,19 @@
-"""Helpers of the chat tests: peers with event streams, quiet checks, raw sockets."""
+"""Helpers of the chat tests: peers with event streams, quiet checks, raw sockets.
+
+Loop-neutral (anyio, and websockets' client of the running loop): the chat tests run under
+Trio and asyncio.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
+import anyio
 import httpx
-import trio
-import trio.testing
-import trio_websocket
-from trio_websocket import WebSocketConnection
+import sniffio
 
 from utd_trio import Event, EventStream, MessageReceived, Signaling, UTDApi, open_signaling
 from utd_trio.testing import Engine, EngineState, Session
@@ -20,6 +22,14 @@ from utd_trio.testing._registry import WsBinding
 
 Creds = Callable[..., dict[str, Any]]
 E = TypeVar("E", bound=Event)
+
+
+class RawWebSocket(Protocol):
+    """What the tests use of a bare WebSocket (websockets' Trio and asyncio clients alike)."""
+
+    async def send(self, message: str) -> None: ...
+
+    async def recv(self) -> str | bytes: ...
 
 
 class Peer:
@@ -51,9 +61,9 @@ class Peer:
 
     async def assert_quiet(self, *kinds: type[Event]) -> None:
         """Nothing of ``kinds`` reached the peer by the time every task is idle."""
-        await trio.testing.wait_all_tasks_blocked()
+        await anyio.wait_all_tasks_blocked()
         while True:
-            with trio.move_on_after(0) as scope:
+            with anyio.move_on_after(0) as scope:
                 ev = await self.stream.receive()
             if scope.cancelled_caught:
                 return
@@ -99,25 +109,32 @@ def wrap_ws_handler(
 
 
 @asynccontextmanager
-async def raw_socket(engine: Engine, user: str) -> AsyncIterator[WebSocketConnection]:
-    """A bare WebSocket of ``user`` (minted with the app key), its hello already read."""
+async def raw_socket(engine: Engine, user: str) -> AsyncIterator[RawWebSocket]:
+    """A bare WebSocket of ``user`` (minted with the app key), its hello already read.
+
+    websockets' client of the running loop (its Trio or its asyncio implementation).
+    """
     project = engine.default_project
     async with UTDApi(
         app_id=project.app_id, app_key=project.app_key, base_url=engine.base_url
     ) as api:
         session = await api.mint_session(user)
     url = f"{session.ws_url}?token={session.user_token}"
-    async with trio_websocket.open_websocket_url(url) as ws:
-        hello = json.loads(await ws.get_message())
+    if sniffio.current_async_library() == "trio":
+        from websockets.trio.client import connect
+    else:
+        from websockets.asyncio.client import connect
+    async with connect(url, proxy=None, compression=None, ping_interval=None) as ws:
+        hello = json.loads(await ws.recv())
         assert hello["event"] == "connection.established"
         yield ws
 
 
-async def raw_request(ws: WebSocketConnection, event: str, data: Any) -> dict[str, Any]:
+async def raw_request(ws: RawWebSocket, event: str, data: Any) -> dict[str, Any]:
     """Send a request on a bare socket and return its ``ack`` or ``error`` frame."""
-    await ws.send_message(json.dumps({"event": event, "data": data, "ref": "t1"}))
+    await ws.send(json.dumps({"event": event, "data": data, "ref": "t1"}))
     while True:
-        frame: dict[str, Any] = json.loads(await ws.get_message())
+        frame: dict[str, Any] = json.loads(await ws.recv())
         if frame.get("ref") == "t1":
             return frame
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import anyio
 import pytest
-import trio
 
 from utd_trio import ErrorCode, HistoryPage, UTDStreamError
 from utd_trio.testing import Engine
 
 from ._helpers import Creds, peers, raw_get
+
+pytestmark = pytest.mark.both_loops
 
 CID = "dm:alice:bob"
 MESSAGES = f"/api/v1/chat/conversations/{CID}/messages"
@@ -19,7 +21,7 @@ def _seqs(page: HistoryPage) -> list[int]:
 
 
 async def test_paging_rules(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             for i in range(5):
                 await alice.sig.send_message(to="bob", text=f"m{i}")
@@ -43,7 +45,7 @@ async def test_paging_rules(utd_engine: Engine, creds: Creds) -> None:
 
 
 async def test_history_refusals(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "carol") as (alice, carol):
             await alice.sig.send_message(to="bob", text="hi")
             with pytest.raises(UTDStreamError) as info:
@@ -64,7 +66,7 @@ async def test_history_refusals(utd_engine: Engine, creds: Creds) -> None:
 
 
 async def test_retention_hides_old_messages(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             assert bob.sig.plan_limits is not None
             assert bob.sig.plan_limits.history_days == 30
@@ -87,7 +89,7 @@ async def test_retention_hides_old_messages(utd_engine: Engine, creds: Creds) ->
 
 
 async def test_conversation_list(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob", "carol") as (alice, bob, carol):
             group = await carol.sig.create_group("team", ["alice"])
             await bob.sig.send_message(to="alice", text="from bob")

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import pytest
-import trio
 
 from utd_trio import ErrorCode, MessageReceived, UTDStreamError, open_signaling
 from utd_trio.testing import Engine, ProjectConfig, open_engine
 
 from ._helpers import Creds, peers, raw_request, raw_socket, stored
+
+pytestmark = pytest.mark.both_loops
 
 
 @pytest.mark.parametrize(
@@ -32,7 +34,7 @@ from ._helpers import Creds, peers, raw_request, raw_socket, stored
 async def test_local_validation(
     utd_engine: Engine, creds: Creds, kwargs: dict[str, Any], field: str
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             sent = alice.sig.stats.frames_sent
             with pytest.raises(ValueError, match=field):
@@ -67,7 +69,7 @@ _LONG_URL = {"url": "u" * 2049, "key": "k", "content_type": "a/b", "size": 1}
     ],
 )
 async def test_engine_refuses_bad_send(utd_engine: Engine, data: dict[str, Any]) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with raw_socket(utd_engine, "alice") as ws:
             reply = await raw_request(ws, "message.send", {"client_id": "c-bad", **data})
             assert reply["event"] == "error"
@@ -79,7 +81,7 @@ async def test_engine_refuses_bad_send(utd_engine: Engine, data: dict[str, Any])
 
 
 async def test_group_errors(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "carol", "dave") as (carol, dave):
             group = await carol.sig.create_group("team", ["alice"])
             with pytest.raises(UTDStreamError) as info:
@@ -108,7 +110,7 @@ def _assert_chat_disabled(error: UTDStreamError) -> None:
 
 
 async def test_gate_live_plan_change(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, _bob):
             await alice.sig.send_message(to="bob", text="before")
             await utd_engine.set_plan(chat_enabled=False)
@@ -131,7 +133,7 @@ async def test_gate_live_plan_change(utd_engine: Engine, creds: Creds) -> None:
 
 async def test_gate_project_without_chat() -> None:
     project = ProjectConfig("app_nochat", "key_nochat", "secret_nochat", chat_enabled=False)
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with (
             open_engine([project]) as engine,
             open_signaling(

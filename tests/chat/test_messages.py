@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import trio
+import anyio
+import pytest
 
 from utd_trio import Attachment, MessageReceived
 from utd_trio.testing import Engine
 
 from ._helpers import Creds, peers, stored
 
+pytestmark = pytest.mark.both_loops
+
 
 async def test_dm_delivery_and_ack(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             sent = await alice.sig.send_message(to="bob", text="hi", metadata={"k": [1, 2]})
             assert sent.conversation_id == "dm:alice:bob"
@@ -27,7 +30,7 @@ async def test_dm_delivery_and_ack(utd_engine: Engine, creds: Creds) -> None:
 
 
 async def test_multi_device_echo(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "alice", "bob") as (phone, laptop, bob):
             sent = await phone.sig.send_message(to="bob", text="from the phone")
             assert (await laptop.next(MessageReceived)).message == sent
@@ -40,7 +43,7 @@ async def test_multi_device_echo(utd_engine: Engine, creds: Creds) -> None:
 
 
 async def test_seq_strictly_increasing_in_order(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             sent = []
             for i in range(10):
@@ -59,7 +62,7 @@ async def test_seq_strictly_increasing_in_order(utd_engine: Engine, creds: Creds
 
 async def test_attachment_only_message(utd_engine: Engine, creds: Creds) -> None:
     attachment = Attachment("https://files/x.png", "k/x.png", "image/png", 42, name="x.png")
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             sent = await alice.sig.send_message(to="bob", attachment=attachment)
             assert sent.text is None
@@ -68,7 +71,7 @@ async def test_attachment_only_message(utd_engine: Engine, creds: Creds) -> None
 
 
 async def test_group_messaging_fans_out_to_members(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "carol", "alice", "bob", "carol") as peers_:
             carol, alice, bob, carol2 = peers_
             group = await carol.sig.create_group("team", ["alice", "bob"])

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import anyio
 import pytest
-import trio
 import trio.testing
 
 from utd_trio import (
@@ -17,9 +17,11 @@ from utd_trio.testing import Engine
 
 from ._helpers import Creds, peers
 
+pytestmark = pytest.mark.both_loops
+
 
 async def test_receipts_advance_only(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob", "bob") as (alice, bob, bob2):
             for i in range(3):
                 await alice.sig.send_message(to="bob", text=f"m{i}")
@@ -45,7 +47,7 @@ async def test_receipts_advance_only(utd_engine: Engine, creds: Creds) -> None:
 
 
 async def test_receipt_input_errors(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "carol") as (alice, carol):
             await alice.sig.send_message(to="bob", text="hi")
             with pytest.raises(UTDStreamError) as info:
@@ -60,7 +62,7 @@ async def test_receipt_input_errors(utd_engine: Engine, creds: Creds) -> None:
 async def test_typing_throttle_and_stop_on_send(
     utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
 ) -> None:
-    with trio.fail_after(60):
+    with anyio.fail_after(60):
         async with peers(utd_engine, creds, "alice", "alice", "bob") as (alice, alice2, bob):
             sent = alice.sig.stats.frames_sent
             await alice.sig.set_typing(to="bob")
@@ -68,10 +70,10 @@ async def test_typing_throttle_and_stop_on_send(
             assert typing == TypingChanged("dm:alice:bob", "alice", is_typing=True)
             assert alice.sig.stats.frames_sent == sent + 1
             await alice.sig.set_typing(to="bob")  # within 3 s: not sent
-            await trio.sleep(2.9)
+            await anyio.sleep(2.9)
             await alice.sig.set_typing(to="bob")
             assert alice.sig.stats.frames_sent == sent + 1
-            await trio.sleep(0.2)
+            await anyio.sleep(0.2)
             await alice.sig.set_typing(to="bob")  # 3.1 s later: a refresh goes out
             assert alice.sig.stats.frames_sent == sent + 2
             await bob.assert_quiet(TypingChanged)  # a refresh is not a change
@@ -91,24 +93,24 @@ async def test_typing_throttle_and_stop_on_send(
 async def test_typing_expires_after_6s_without_refresh(
     utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
 ) -> None:
-    with trio.fail_after(60):
+    with anyio.fail_after(60):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             await alice.sig.set_typing(to="bob")
             assert (await bob.next(TypingChanged)).is_typing
-            start = trio.current_time()
-            await trio.sleep(4)
+            start = anyio.current_time()
+            await anyio.sleep(4)
             await alice.sig.set_typing(to="bob")  # a refresh re-arms the 6 s
             assert bob.sig.typing_users("dm:alice:bob") == {"alice"}
             expired = await bob.next(TypingChanged)
             assert expired == TypingChanged("dm:alice:bob", "alice", is_typing=False)
-            assert trio.current_time() - start >= 10 - 0.01
+            assert anyio.current_time() - start >= 10 - 0.01
             assert bob.sig.typing_users("dm:alice:bob") == frozenset()
             await alice.sig.set_typing(to="bob", typing=False)  # late stop: absorbed
             await bob.assert_quiet(TypingChanged)
 
 
 async def test_group_typing(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "carol", "alice", "bob") as (carol, alice, bob):
             group = await carol.sig.create_group("team", ["alice", "bob"])
             await alice.sig.set_typing(group_id=group.group_id)

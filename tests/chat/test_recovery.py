@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio
 import pytest
-import trio
 import trio.testing
 
 from utd_trio import (
@@ -22,6 +22,8 @@ from utd_trio._domains._chat_recovery import RECOVERY_ATTEMPTS
 from utd_trio.testing import Engine, EngineState, Session
 
 from ._helpers import Creds, Peer, peers, wrap_ws_handler
+
+pytestmark = pytest.mark.both_loops
 
 
 async def _cut(engine: Engine, peer: Peer) -> None:
@@ -58,7 +60,7 @@ def fail_listing(
 async def test_gap_in_known_conversation_recovered_in_order(
     utd_engine: Engine, creds: Creds
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             await alice.sig.send_message(to="bob", text="before")
             assert await bob.texts(1) == ["before"]
@@ -79,7 +81,7 @@ async def test_gap_in_known_conversation_recovered_in_order(
 
 
 async def test_many_pages_recovered(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(20):
+    with anyio.fail_after(20):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             await alice.sig.send_message(to="bob", text="m0")
             await bob.texts(1)
@@ -96,7 +98,7 @@ async def test_many_pages_recovered(utd_engine: Engine, creds: Creds) -> None:
 async def test_new_conversation_during_gap_recovered_old_history_not(
     utd_engine: Engine, creds: Creds
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "dave") as (dave,):
             await dave.sig.send_message(to="bob", text="old, before bob's session")
         utd_engine.advance_wall_clock(5)
@@ -120,7 +122,7 @@ async def test_new_conversation_during_gap_recovered_old_history_not(
 
 
 async def test_own_sends_are_not_delivered_back(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             await alice.sig.send_message(to="bob", text="mine")
             await utd_engine.drop_sockets("alice", code=1011)
@@ -133,7 +135,7 @@ async def test_own_sends_are_not_delivered_back(utd_engine: Engine, creds: Creds
 async def test_live_message_during_recovery_waits_for_the_missed_ones(
     utd_engine: Engine, creds: Creds
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             await alice.sig.send_message(to="bob", text="m0")
             await bob.texts(1)
@@ -142,7 +144,7 @@ async def test_live_message_during_recovery_waits_for_the_missed_ones(
             async def slow_listing() -> tuple[Conversation, ...]:
                 # A live message arrives on the new socket before recovery fetched anything.
                 await alice.sig.send_message(to="bob", text="live")
-                await trio.testing.wait_all_tasks_blocked()
+                await anyio.wait_all_tasks_blocked()
                 return await real()
 
             api: Any = bob.sig.api
@@ -161,7 +163,7 @@ async def test_live_message_during_recovery_waits_for_the_missed_ones(
 async def test_failed_history_fetch_reports_incomplete(
     utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             await alice.sig.send_message(to="bob", text="m0")
             await bob.texts(1)
@@ -192,7 +194,7 @@ async def test_failed_history_fetch_reports_incomplete(
 async def test_a_transient_fetch_failure_is_retried_and_order_kept(
     utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             await alice.sig.send_message(to="bob", text="m0")
             await bob.texts(1)
@@ -225,7 +227,7 @@ async def test_after_a_failed_recovery_the_next_one_does_not_redeliver_live_mess
     # A failed recovery keeps the floors from before the first gap, so the next one pages
     # over everything delivered live since (and this user's own sends); those must not come
     # again.
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             await alice.sig.send_message(to="bob", text="m0")
             await bob.texts(1)
@@ -253,7 +255,7 @@ async def test_after_a_failed_recovery_the_next_one_does_not_redeliver_live_mess
 
 
 async def test_group_gap_recovered(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "carol", "alice", "bob") as (carol, alice, bob):
             group = await carol.sig.create_group("team", ["alice", "bob"])
             await alice.sig.send_message(group_id=group.group_id, text="g0")
@@ -272,12 +274,12 @@ async def test_group_gap_recovered(utd_engine: Engine, creds: Creds) -> None:
             assert finished.complete
 
 
-def slow_listing(peer: Peer) -> tuple[trio.Event, trio.Event]:
+def slow_listing(peer: Peer) -> tuple[anyio.Event, anyio.Event]:
     """Hold ``peer``'s conversation listing (a slow REST leg next to a fast socket).
 
     Returns ``(started, release)``: set when a listing is asked for; set it to let it go.
     """
-    started, release = trio.Event(), trio.Event()
+    started, release = anyio.Event(), anyio.Event()
     real = peer.sig.api.conversations
 
     async def listing() -> tuple[Conversation, ...]:
@@ -295,7 +297,7 @@ async def test_both_parties_talking_during_a_recovery_lose_nothing(
 ) -> None:
     # The outside tester's case: bob recovers while alice and bob both write in their DM.
     # Bob's own acked sends must not hide alice's messages between them.
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             await alice.sig.send_message(to="bob", text="m0")
             await bob.texts(1)
@@ -324,7 +326,7 @@ async def test_a_resend_answered_with_a_seq_from_before_the_gap_hides_nothing(
     # Bob's send is stored but its ack is lost with the socket; the resend on the next
     # connection is answered with the seq from before the gap. Alice's messages stored after
     # it, and during bob's recovery, must all reach bob, once, in order.
-    stored_once = trio.Event()
+    stored_once = anyio.Event()
 
     async def lose_the_ack(state: EngineState, session: Session, ack: dict[str, Any]) -> None:
         if session.user_id == "bob" and not stored_once.is_set():
@@ -332,7 +334,7 @@ async def test_a_resend_answered_with_a_seq_from_before_the_gap_hides_nothing(
             stored_once.set()
 
     wrap_ws_handler(utd_engine, "message.send", lose_the_ack)
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             await alice.sig.send_message(to="bob", text="m0")
             await bob.texts(1)
@@ -342,14 +344,14 @@ async def test_a_resend_answered_with_a_seq_from_before_the_gap_hides_nothing(
             async def send() -> None:
                 sent.append(await bob.sig.send_message(to="alice", text="own"))
 
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(send)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(send)
                 await stored_once.wait()
                 await alice.sig.send_message(to="bob", text="missed")
                 await utd_engine.drop_sockets("bob", code=None)
                 await started.wait()
                 await alice.sig.send_message(to="bob", text="live")
-                await trio.testing.wait_all_tasks_blocked()  # the resend is answered
+                await anyio.wait_all_tasks_blocked()  # the resend is answered
                 await bob.sig.send_message(to="alice", text="own after")
                 await alice.sig.send_message(to="bob", text="live after")
                 release.set()

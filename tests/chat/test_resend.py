@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import pytest
-import trio
 import trio.testing
 
 from utd_trio import ChatMessage, Connected, ErrorCode, MessageReceived, UTDStreamError
@@ -13,11 +13,13 @@ from utd_trio.testing import Engine, EngineState, Session
 
 from ._helpers import Creds, peers, raw_request, raw_socket, stored, wrap_ws_handler
 
+pytestmark = pytest.mark.both_loops
+
 
 async def test_ack_lost_after_store_resend_returns_same_message(
     utd_engine: Engine, creds: Creds
 ) -> None:
-    stored_once = trio.Event()
+    stored_once = anyio.Event()
 
     async def lose_the_ack(state: EngineState, session: Session, ack: dict[str, Any]) -> None:
         if session.user_id == "alice" and not stored_once.is_set():
@@ -26,14 +28,14 @@ async def test_ack_lost_after_store_resend_returns_same_message(
 
     wrap_ws_handler(utd_engine, "message.send", lose_the_ack)
     result: list[ChatMessage] = []
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
 
             async def send() -> None:
                 result.append(await alice.sig.send_message(to="bob", text="exactly once"))
 
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(send)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(send)
                 await stored_once.wait()
                 got = await bob.next(MessageReceived)  # the engine stored and fanned it out
                 assert stored(utd_engine, "dm:alice:bob") == ["exactly once"]
@@ -48,7 +50,7 @@ async def test_ack_lost_after_store_resend_returns_same_message(
 
 
 async def test_send_lost_before_store_is_sent_again_once(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             utd_engine.stall_sockets("alice")  # the request waits unprocessed in the engine
             result: list[ChatMessage] = []
@@ -56,9 +58,9 @@ async def test_send_lost_before_store_is_sent_again_once(utd_engine: Engine, cre
             async def send() -> None:
                 result.append(await alice.sig.send_message(to="bob", text="once"))
 
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(send)
-                await trio.testing.wait_all_tasks_blocked()
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(send)
+                await anyio.wait_all_tasks_blocked()
                 assert stored(utd_engine, "dm:alice:bob") == []
                 await utd_engine.drop_sockets("alice", code=None)
             assert (await bob.next(MessageReceived)).message.id == result[0].id
@@ -69,7 +71,7 @@ async def test_send_lost_before_store_is_sent_again_once(utd_engine: Engine, cre
 async def test_send_while_reconnecting_waits_for_the_next_connection(
     utd_engine: Engine, creds: Creds
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             utd_engine.fail_next_mints(2, 503)
             await utd_engine.drop_sockets("alice", code=1011)
@@ -80,7 +82,7 @@ async def test_send_while_reconnecting_waits_for_the_next_connection(
 
 
 async def test_engine_reused_client_id_returns_original(utd_engine: Engine) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with raw_socket(utd_engine, "alice") as ws:
             data = {"client_id": "c-1", "to": "bob", "text": "first"}
             first = await raw_request(ws, "message.send", data)
@@ -101,7 +103,7 @@ async def test_engine_reused_client_id_returns_original(utd_engine: Engine) -> N
 async def test_send_while_disconnected_too_long_times_out_cleanly(
     utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
 ) -> None:
-    with trio.fail_after(120):
+    with anyio.fail_after(120):
         async with peers(utd_engine, creds, "alice", "bob", request_timeout=2.0) as (alice, bob):
             utd_engine.fail_next_mints(10_000, 503)
             await utd_engine.drop_sockets("alice", code=1011)
