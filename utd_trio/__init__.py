@@ -69,9 +69,11 @@ from ._models import Session as Session
 from ._models import UploadTicket as UploadTicket
 from ._open import open_signaling as open_signaling
 from ._rest._api import UTDApi as UTDApi
+from ._session._fanout import EndOfStream as EndOfStream
 from ._session._fanout import EventStream as EventStream
 from ._session._fanout import EventStreamStatistics as EventStreamStatistics
 from ._session._fanout import Overflow as Overflow
+from ._session._fanout import WouldBlock as WouldBlock
 from ._signaling import Signaling as Signaling
 from ._transport._client import CloseInfo as CloseInfo
 from ._transport._client import ConnectionStats as ConnectionStats
@@ -114,6 +116,7 @@ __all__ = [
     "ConnectionStats",
     "Conversation",
     "Disconnected",
+    "EndOfStream",
     "ErrorCode",
     "Event",
     "EventStream",
@@ -152,6 +155,7 @@ __all__ = [
     "UTDStreamError",
     "Unauthorized",
     "UploadTicket",
+    "WouldBlock",
     "open_signal_client",
     "open_signaling",
 ]
