@@ -9,16 +9,19 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
+import anyio
 import httpx
 import pytest
-import trio
 import trio.testing
-import trio_websocket
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from utd_trio import CallIncoming, ErrorCode, Signaling, UTDStreamError, open_signaling
 from utd_trio.testing import Engine, ProjectConfig, open_engine
 
+from ._fake_ws import open_raw_ws
 from .conftest import IO, creds
+
+pytestmark = pytest.mark.both_loops
 
 OTHER = ProjectConfig(app_id="app_other", app_key="key_other", app_secret="secret_other")
 DENIED = (ErrorCode.FORBIDDEN, ErrorCode.NOT_FOUND)
@@ -46,13 +49,13 @@ async def _rest(engine: Engine, token: str, path: str = "/api/v1/chat/conversati
 async def _ws_status(engine: Engine, token: str) -> tuple[str, Any]:
     """("hello", user_id) | ("refused", http status) | ("closed", close code)."""
     try:
-        async with trio_websocket.open_websocket_url(f"{engine.ws_url}?token={token}") as ws:
-            frame = json.loads(await ws.get_message())
+        async with open_raw_ws(f"{engine.ws_url}?token={token}") as ws:
+            frame = json.loads(await ws.recv())
             return "hello", frame["data"]["user_id"]
-    except trio_websocket.ConnectionRejected as exc:
-        return "refused", exc.status_code
-    except trio_websocket.ConnectionClosed as exc:
-        return "closed", exc.reason.code
+    except InvalidStatus as exc:
+        return "refused", exc.response.status_code
+    except ConnectionClosed as exc:
+        return "closed", None if exc.rcvd is None else exc.rcvd.code
 
 
 @asynccontextmanager
@@ -75,17 +78,17 @@ async def _denied(call: Any) -> ErrorCode:
 
 
 async def test_a_token_is_bound_to_its_identity(utd_engine: Engine) -> None:
-    with trio.fail_after(IO):
+    with anyio.fail_after(IO):
         token = await _mint(utd_engine, "alice")
         assert await _ws_status(utd_engine, token) == ("hello", "alice")
         # The WS ignores any identity the client claims: the token decides.
         url = f"{utd_engine.ws_url}?token={token}&user_id=bob&identity=bob"
-        async with trio_websocket.open_websocket_url(url) as ws:
-            assert json.loads(await ws.get_message())["data"]["user_id"] == "alice"
+        async with open_raw_ws(url) as ws:
+            assert json.loads(await ws.recv())["data"]["user_id"] == "alice"
 
 
 async def test_another_projects_credentials_and_users_are_out_of_reach() -> None:
-    with trio.fail_after(IO):
+    with anyio.fail_after(IO):
         async with open_engine(projects=None) as engine:
             engine.add_project(OTHER)
             # A key is valid for its own app id only.
@@ -110,9 +113,9 @@ async def test_another_projects_credentials_and_users_are_out_of_reach() -> None
                 call = await alice.invite("bob")
                 assert call.status == "initiating"  # no "bob" online in alice's project
                 await alice.cancel_call(call.call_id)
-                await trio.testing.wait_all_tasks_blocked()
+                await anyio.wait_all_tasks_blocked()
                 assert incoming.delivered == 0
-                with trio.move_on_after(0.2):
+                with anyio.move_on_after(0.2):
                     await incoming.receive()
                     pytest.fail("a call crossed projects")
 
@@ -120,17 +123,17 @@ async def test_another_projects_credentials_and_users_are_out_of_reach() -> None
 async def test_an_expired_token_is_refused_on_rest_and_websocket(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    with trio.fail_after(600):
+    with anyio.fail_after(600):
         async with open_engine(token_ttl=60) as engine:
             token = await _mint(engine, "alice")
             assert await _rest(engine, token) == 200
-            await trio.sleep(61)
+            await anyio.sleep(61)
             assert await _rest(engine, token) == 401
             assert await _ws_status(engine, token) == ("refused", 401)
 
 
 async def test_a_revoked_token_is_refused_on_rest_and_websocket(utd_engine: Engine) -> None:
-    with trio.fail_after(IO):
+    with anyio.fail_after(IO):
         token = await _mint(utd_engine, "alice")
         assert utd_engine.revoke_tokens("alice") == 1
         assert await _rest(utd_engine, token) == 401
@@ -139,15 +142,16 @@ async def test_a_revoked_token_is_refused_on_rest_and_websocket(utd_engine: Engi
 
 
 async def test_a_banned_user_is_closed_4003_and_refused_everywhere(utd_engine: Engine) -> None:
-    with trio.fail_after(IO):
+    with anyio.fail_after(IO):
         token = await _mint(utd_engine, "mallory")
-        async with trio_websocket.open_websocket_url(f"{utd_engine.ws_url}?token={token}") as ws:
-            await ws.get_message()  # hello
+        async with open_raw_ws(f"{utd_engine.ws_url}?token={token}") as ws:
+            await ws.recv()  # hello
             assert await utd_engine.ban("mallory") == 1
-            with pytest.raises(trio_websocket.ConnectionClosed) as closed:
+            with pytest.raises(ConnectionClosed) as closed:
                 while True:
-                    await ws.get_message()
-        assert closed.value.reason.code == 4003
+                    await ws.recv()
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 4003
         assert await _ws_status(utd_engine, token) == ("closed", 4003)
         assert await _rest(utd_engine, token) == 403
         project = utd_engine.default_project
@@ -165,7 +169,7 @@ async def test_a_banned_user_is_closed_4003_and_refused_everywhere(utd_engine: E
 
 
 async def test_no_reading_someone_elses_dm(utd_engine: Engine) -> None:
-    with trio.fail_after(IO):
+    with anyio.fail_after(IO):
         async with users(utd_engine, "alice", "bob", "carol") as u:
             sent = await u["alice"].send_message(to="bob", text="private")
             assert (await u["bob"].history(sent.conversation_id)).messages[-1].id == sent.id
@@ -176,7 +180,7 @@ async def test_no_reading_someone_elses_dm(utd_engine: Engine) -> None:
 
 
 async def test_no_reading_or_posting_in_a_group_you_are_not_in(utd_engine: Engine) -> None:
-    with trio.fail_after(IO):
+    with anyio.fail_after(IO):
         async with users(utd_engine, "alice", "bob", "carol") as u:
             group = await u["alice"].create_group("team", ["bob"])
             posted = await u["alice"].send_message(group_id=group.group_id, text="hi team")
@@ -190,7 +194,7 @@ async def test_no_reading_or_posting_in_a_group_you_are_not_in(utd_engine: Engin
 
 
 async def test_group_role_rights(utd_engine: Engine) -> None:
-    with trio.fail_after(IO):
+    with anyio.fail_after(IO):
         async with users(utd_engine, "owner", "admin", "member", "other") as u:
             gid = (await u["owner"].create_group("g", ["admin", "member", "other"])).group_id
             await u["owner"].set_group_role(gid, "admin", "admin")
@@ -214,7 +218,7 @@ async def test_group_role_rights(utd_engine: Engine) -> None:
 
 
 async def test_calls_are_acted_on_only_by_their_parties_in_their_roles(utd_engine: Engine) -> None:
-    with trio.fail_after(IO):
+    with anyio.fail_after(IO):
         async with users(utd_engine, "alice", "bob", "carol") as u:
             alice, bob, carol = u["alice"], u["bob"], u["carol"]
             call = await alice.invite("bob")

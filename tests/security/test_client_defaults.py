@@ -7,8 +7,8 @@ import ssl
 from collections.abc import Mapping
 from typing import Any
 
+import anyio
 import pytest
-import trio
 import trio.testing
 import trustme
 
@@ -29,6 +29,8 @@ from utd_trio.testing import Engine, open_engine
 from ._fake_ws import CANARY_USER, canary, fake_engine_ws
 from .conftest import IO, creds
 
+pytestmark = pytest.mark.both_loops
+
 ONE_MIB = 1024 * 1024
 TEST_NET = "192.0.2.10"  # RFC 5737: never routed; a connection attempt would hang, not fail
 
@@ -46,7 +48,7 @@ def _foreign_ca_context() -> ssl.SSLContext:
 async def test_rest_refuses_a_certificate_from_an_untrusted_ca(
     utd_engine_tls: Engine, autojump_clock: trio.testing.MockClock
 ) -> None:
-    with trio.fail_after(IO), pytest.raises(UTDStreamError) as info:
+    with anyio.fail_after(IO), pytest.raises(UTDStreamError) as info:
         async with open_signaling(
             **creds(utd_engine_tls, ssl_context=_foreign_ca_context(), connect_timeout=3)
         ):
@@ -72,7 +74,7 @@ async def test_websocket_refuses_a_certificate_from_an_untrusted_ca(
     async def provider() -> Session:
         return await backend.mint_session("alice", bind=False)
 
-    with trio.fail_after(IO):
+    with anyio.fail_after(IO):
         async with backend:
             with pytest.raises(UTDStreamError) as info:
                 async with open_signaling(
@@ -101,7 +103,7 @@ async def test_default_trust_is_the_system_store_never_unverified(
     utd_engine_tls: Engine, autojump_clock: trio.testing.MockClock
 ) -> None:
     # No ssl_context at all: the system trust store does not know trustme's CA.
-    with trio.fail_after(IO), pytest.raises(UTDStreamError) as info:
+    with anyio.fail_after(IO), pytest.raises(UTDStreamError) as info:
         async with open_signaling(**creds(utd_engine_tls, connect_timeout=2, ssl_context=None)):
             pytest.fail("connected without verifying the certificate")
     assert info.value.code is ErrorCode.NETWORK
@@ -134,7 +136,7 @@ def test_plain_http_to_loopback_is_allowed(base_url: str) -> None:
 
 async def test_plain_ws_to_a_remote_host_is_refused_by_the_low_level_client() -> None:
     session = Session(user_token="tok_secret", ws_url=f"ws://{TEST_NET}:9/ws")
-    with trio.fail_after(IO), pytest.raises(ValueError, match="downgrade TLS"):
+    with anyio.fail_after(IO), pytest.raises(ValueError, match="downgrade TLS"):
         async with open_signal_client(session):
             pytest.fail("unreachable")
 
@@ -156,7 +158,7 @@ async def test_minted_ws_url_that_downgrades_is_refused_at_first_connect(
         return {"user_token": session.user_token, "ws_url": ws_url}
 
     # fail_after proves no connection was attempted (TEST-NET would hang, not refuse).
-    with trio.fail_after(5), pytest.raises(ValueError, match="downgrade TLS") as info:
+    with anyio.fail_after(5), pytest.raises(ValueError, match="downgrade TLS") as info:
         async with open_signaling(
             app_id=project.app_id,
             user_id="alice",
@@ -180,7 +182,7 @@ async def test_minted_ws_url_that_downgrades_on_reconnect_is_refused(utd_engine:
             session = await backend.mint_session("alice")
         return {"user_token": session.user_token, "ws_url": urls.pop(0)}
 
-    with trio.fail_after(5), pytest.raises(ValueError, match="downgrade TLS"):
+    with anyio.fail_after(5), pytest.raises(ValueError, match="downgrade TLS"):
         async with open_signaling(
             app_id=project.app_id,
             user_id="alice",
@@ -188,7 +190,7 @@ async def test_minted_ws_url_that_downgrades_on_reconnect_is_refused(utd_engine:
             base_url=utd_engine.base_url,
         ) as sig:
             await utd_engine.drop_sockets("alice", code=1011)
-            await trio.sleep_forever()  # the session ends with the refusal
+            await anyio.sleep_forever()  # the session ends with the refusal
     assert sig.state is ConnectionState.CLOSED
     assert utd_engine.stats.sockets_opened == 1
 
@@ -197,7 +199,7 @@ async def test_minted_ws_url_that_downgrades_on_reconnect_is_refused(utd_engine:
 
 
 async def test_inbound_frame_over_one_mib_is_dropped_and_counted() -> None:
-    with trio.fail_after(IO):
+    with anyio.fail_after(IO):
         async with fake_engine_ws() as fake:
             async with open_signaling(
                 app_id="app",
@@ -222,7 +224,7 @@ async def test_frame_past_the_memory_guard_drops_the_connection_and_reconnects()
     # session recovers on a new connection. Real time, not the autojump clock: moving 17 MiB
     # through loopback takes real time, during which a virtual clock would jump past
     # heartbeat deadlines whenever every task waits on the kernel (flaky under load).
-    with trio.fail_after(IO):
+    with anyio.fail_after(IO):
         async with fake_engine_ws() as fake:
             async with open_signaling(
                 app_id="app",
@@ -271,7 +273,7 @@ HOSTILE = [
 
 
 async def test_hostile_inbound_frames_never_break_the_session() -> None:
-    with trio.fail_after(IO):
+    with anyio.fail_after(IO):
         async with fake_engine_ws() as fake:
             async with open_signaling(
                 app_id="app",
@@ -299,14 +301,14 @@ async def test_hostile_inbound_frames_never_break_the_session() -> None:
 async def test_engine_rate_limit_and_retry_after_are_honoured(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    with trio.fail_after(300):
+    with anyio.fail_after(300):
         async with open_engine(mint_rate_limit=2) as engine:
             async with open_signaling(**creds(engine)) as sig:
                 async with sig.events(Connected, Disconnected) as stream:
                     await engine.drop_sockets("alice", code=1011)  # 2nd mint: allowed
                     assert isinstance(await stream.receive(), Disconnected)
                     assert isinstance(await stream.receive(), Connected)
-                    dropped_at = trio.current_time()
+                    dropped_at = anyio.current_time()
                     await engine.drop_sockets("alice", code=1011)  # 3rd mint: 429
                     waits: list[float] = []
                     while True:
@@ -315,7 +317,7 @@ async def test_engine_rate_limit_and_retry_after_are_honoured(
                             break
                         assert isinstance(event, Disconnected)
                         waits.append(event.retry_in or 0.0)
-                    back_at = trio.current_time()
+                    back_at = anyio.current_time()
             refused = engine.stats.mint_requests - engine.stats.mints
     # Exactly one refused mint: the supervisor waited out Retry-After instead of hammering.
     assert refused == 1
@@ -327,10 +329,10 @@ async def test_engine_rate_limit_and_retry_after_are_honoured(
 async def test_close_4029_backs_off_at_least_five_seconds(
     utd_engine: Engine, autojump_clock: trio.testing.MockClock
 ) -> None:
-    with trio.fail_after(60):
+    with anyio.fail_after(60):
         async with open_signaling(**creds(utd_engine)) as sig:
             async with sig.events(Connected, Disconnected) as stream:
-                start = trio.current_time()
+                start = anyio.current_time()
                 await utd_engine.drop_sockets("alice", code=4029, reason="Too many requests")
                 lost = await stream.receive()
                 assert isinstance(lost, Disconnected)
@@ -341,4 +343,4 @@ async def test_close_4029_backs_off_at_least_five_seconds(
     assert lost.code == 4029
     assert lost.retry_in is not None
     assert lost.retry_in >= 5
-    assert trio.current_time() - start >= 5
+    assert anyio.current_time() - start >= 5

@@ -10,13 +10,15 @@ import traceback
 from collections.abc import Mapping
 from typing import Any
 
+import anyio
 import pytest
-import trio
 
 from utd_trio import Connected, Disconnected, UTDApi, UTDStreamError, open_signaling
 from utd_trio.testing import ProjectConfig, open_engine
 
 from .conftest import IO
+
+pytestmark = pytest.mark.both_loops
 
 KEY = "pk_LEAKCHECK_KEY_5b1e0c"
 SECRET = "sk_LEAKCHECK_SECRET_9f27aa"
@@ -46,7 +48,7 @@ async def test_no_secret_leaks_across_a_session_life(caplog: pytest.LogCaptureFi
             texts.append(repr(sig.api.session))
         texts.extend(repr(ev) for ev in events)
 
-    with trio.fail_after(IO):
+    with anyio.fail_after(IO):
         async with open_engine([PROJECT]) as engine:
             # 1. App-key session: connect, abrupt drop, 4001 (re-mint), close.
             async with open_signaling(
