@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 import pytest
-import trio
 
 from utd_trio import Disconnected, ErrorCode, UTDStreamError, open_signaling
 from utd_trio.testing import Engine
+
+pytestmark = pytest.mark.both_loops
 
 Creds = Callable[..., dict[str, Any]]
 
 
 async def test_bare_4003_of_a_banned_user_is_banned(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10), pytest.raises(UTDStreamError) as info:
+    with anyio.fail_after(10), pytest.raises(UTDStreamError) as info:
         async with open_signaling(**creds(utd_engine)) as sig, sig.events(Disconnected) as ev:
             # Close without a reason first, then ban: the close frame says nothing, only
             # the engine's mint can tell.
@@ -24,7 +26,7 @@ async def test_bare_4003_of_a_banned_user_is_banned(utd_engine: Engine, creds: C
             await utd_engine.ban("alice")
             last = await ev.receive()
             assert not last.will_retry
-            await trio.sleep_forever()
+            await anyio.sleep_forever()
     assert info.value.code is ErrorCode.BANNED
     assert info.value.is_banned
     assert info.value.status == 4003
@@ -35,11 +37,11 @@ async def test_bare_4003_of_a_banned_user_is_banned(utd_engine: Engine, creds: C
 async def test_bare_4003_of_a_user_not_banned_is_forbidden(
     utd_engine: Engine, creds: Creds
 ) -> None:
-    with trio.fail_after(10), pytest.raises(UTDStreamError) as info:
+    with anyio.fail_after(10), pytest.raises(UTDStreamError) as info:
         async with open_signaling(**creds(utd_engine)):
             mints = utd_engine.mint_count("alice")
             await utd_engine.drop_sockets("alice", code=4003, reason="")
-            await trio.sleep_forever()
+            await anyio.sleep_forever()
     assert info.value.code is ErrorCode.FORBIDDEN
     assert not info.value.is_banned
     assert utd_engine.mint_count("alice") == mints + 1  # exactly one look-up, no reconnect
@@ -47,9 +49,9 @@ async def test_bare_4003_of_a_user_not_banned_is_forbidden(
 
 
 async def test_4003_saying_banned_is_banned(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10), pytest.raises(UTDStreamError) as info:
+    with anyio.fail_after(10), pytest.raises(UTDStreamError) as info:
         async with open_signaling(**creds(utd_engine)):
             await utd_engine.ban("alice")
-            await trio.sleep_forever()
+            await anyio.sleep_forever()
     assert info.value.is_banned
     assert info.value.message == "User is banned"

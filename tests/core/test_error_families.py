@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
+import anyio.abc
 import pytest
-import trio
 
 from utd_trio import (
     ConnectionFailed,
@@ -22,22 +25,23 @@ from utd_trio import (
 )
 from utd_trio.testing import Engine
 
+pytestmark = pytest.mark.both_loops
+
 Creds = Callable[..., dict[str, Any]]
 IO = 10
 
 
-async def _free_port() -> int:
+def _free_port() -> int:
     """A loopback port nothing listens on (bound, then closed)."""
-    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
-    port: int = listeners[0].socket.getsockname()[1]
-    for listener in listeners:
-        await listener.aclose()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
     return port
 
 
 async def test_except_by_family_on_real_refusals(utd_engine: Engine, creds: Creds) -> None:
     # pytest.raises(X) matches exactly as ``except X`` does.
-    with trio.fail_after(IO):
+    with anyio.fail_after(IO):
         async with open_signaling(**creds(utd_engine)) as sig:
             await utd_engine.set_plan(chat_enabled=False)
             with pytest.raises(Forbidden) as refused:
@@ -48,8 +52,8 @@ async def test_except_by_family_on_real_refusals(utd_engine: Engine, creds: Cred
                 await sig.history("dm:alice:bob")  # a REST 403
             assert gated.value.code is ErrorCode.FEATURE_DISABLED
 
-    port = await _free_port()
-    with trio.fail_after(IO), pytest.raises(ConnectionError) as failed:
+    port = _free_port()
+    with anyio.fail_after(IO), pytest.raises(ConnectionError) as failed:
         async with open_signaling(**creds(utd_engine, base_url=f"http://127.0.0.1:{port}")):
             pytest.fail("connected to a closed port")
     assert isinstance(failed.value, UTDStreamError)
@@ -60,22 +64,23 @@ async def test_except_by_family_on_real_refusals(utd_engine: Engine, creds: Cred
 @asynccontextmanager
 async def _hang_up_during_upgrade() -> AsyncGenerator[int]:
     """A 127.0.0.1 port that reads the upgrade request, then closes without an answer."""
-    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
 
-    async def hang_up(stream: trio.SocketStream) -> None:
+    async def hang_up(stream: anyio.abc.SocketStream) -> None:
         async with stream:
-            await stream.receive_some()
+            with contextlib.suppress(anyio.EndOfStream):
+                await stream.receive()
 
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(trio.serve_listeners, hang_up, listeners)
-        yield listeners[0].socket.getsockname()[1]
-        nursery.cancel_scope.cancel()
+    async with listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, hang_up)
+        yield listener.extra(anyio.abc.SocketAttribute.local_port)
+        tg.cancel_scope.cancel()
 
 
 async def test_a_classified_handshake_failure_is_not_translated_twice() -> None:
     # A NETWORK error is also an OSError: the handshake's OSError translation must let the
     # already classified error through unchanged.
-    with trio.fail_after(IO):
+    with anyio.fail_after(IO):
         async with _hang_up_during_upgrade() as port:
             session = Session(user_token="tok", ws_url=f"ws://127.0.0.1:{port}/ws")
             with pytest.raises(ConnectionFailed) as info:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 import pytest
 import trio
-import trio.testing
 
 from utd_trio import (
     CapabilitiesChanged,
@@ -19,6 +19,8 @@ from utd_trio import (
     open_signaling,
 )
 from utd_trio.testing import Engine, EngineState, Session
+
+pytestmark = pytest.mark.both_loops
 
 Creds = Callable[..., dict[str, Any]]
 
@@ -37,7 +39,7 @@ async def test_never_read_subscriber_does_not_stall_others(
     utd_engine: Engine, creds: Creds
 ) -> None:
     utd_engine.registry.ws_handler("test.echo", _echo)
-    with trio.fail_after(20):
+    with anyio.fail_after(20):
         async with open_signaling(**creds(utd_engine)) as sig:
             abandoned = sig.events(buffer=8)
             reader = sig.events(CapabilitiesChanged, buffer=1000)
@@ -57,7 +59,7 @@ async def test_block_policy_loses_nothing_and_keeps_the_connection_alive(
     utd_engine: Engine, creds: Creds
 ) -> None:
     utd_engine.registry.ws_handler("test.echo", _echo)
-    with trio.fail_after(20):
+    with anyio.fail_after(20):
         async with open_signaling(**creds(utd_engine)) as sig:
             slow = sig.events(CapabilitiesChanged, buffer=2, overflow="block")
             await burst(utd_engine, 50)
@@ -70,7 +72,7 @@ async def test_block_policy_loses_nothing_and_keeps_the_connection_alive(
 
 
 async def test_filters_and_both_iteration_forms(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(20):
+    with anyio.fail_after(20):
         async with open_signaling(**creds(utd_engine)) as sig:
             async with sig.events(CapabilitiesChanged) as only_caps:
                 everything = sig.events()
@@ -101,7 +103,7 @@ def test_bad_subscription_arguments() -> None:
 async def test_events_before_the_first_subscription_are_held_for_it(
     utd_engine: Engine, creds: Creds
 ) -> None:
-    with trio.fail_after(20):
+    with anyio.fail_after(20):
         async with open_signaling(**creds(utd_engine)) as sig:
             await burst(utd_engine, 3)  # nobody is subscribed yet
             first = sig.events()
@@ -118,13 +120,19 @@ async def test_events_before_the_first_subscription_are_held_for_it(
 async def test_statistics_snapshot_and_no_public_constructor(
     utd_engine: Engine, creds: Creds
 ) -> None:
-    with trio.fail_after(20):
+    with anyio.fail_after(20):
         async with open_signaling(**creds(utd_engine)) as sig:
             stream = sig.events(CapabilitiesChanged, buffer=3)
-            with pytest.raises(trio.WouldBlock):
+            with pytest.raises(trio.WouldBlock) as empty:
                 stream.receive_nowait()
+            assert isinstance(empty.value, anyio.WouldBlock)
+            # Every non-blocking stream gets an event in the same step: once `barrier` holds
+            # all five, so does `stream` (no waiting on idleness, which asyncio cannot tell
+            # apart from bytes still on their way through the loopback socket).
+            barrier = sig.events(CapabilitiesChanged, buffer=5)
             await burst(utd_engine, 5)
-            await trio.testing.wait_all_tasks_blocked()
+            for _ in range(5):
+                await barrier.receive()
             first = stream.receive_nowait()
             assert isinstance(first, CapabilitiesChanged)
             assert stream.statistics() == EventStreamStatistics(
@@ -140,7 +148,8 @@ async def test_statistics_snapshot_and_no_public_constructor(
             await stream.aclose()
             assert stream.statistics().closed
             assert [await stream.receive() for _ in range(2)]  # what was buffered still comes
-            with pytest.raises(trio.EndOfChannel):
+            with pytest.raises(trio.EndOfChannel) as ended:
                 stream.receive_nowait()
+            assert isinstance(ended.value, anyio.EndOfStream)
     with pytest.raises(TypeError, match="no public constructor"):
         EventStream(None, (), 1, "block")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 import pytest
-import trio
 import trio.testing
 
 from utd_trio import (
@@ -21,11 +21,13 @@ from utd_trio import (
 )
 from utd_trio.testing import Engine, ProjectConfig, open_engine
 
+pytestmark = pytest.mark.both_loops
+
 Creds = Callable[..., dict[str, Any]]
 
 
 async def test_returns_connected_with_flags_loaded(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with open_signaling(**creds(utd_engine)) as sig:
             assert sig.state is ConnectionState.CONNECTED
             assert sig.generation == 1
@@ -46,7 +48,7 @@ async def test_absent_flags_are_unknown_not_false() -> None:
         chat_enabled=False,
         limits=None,
     )
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with (
             open_engine([project]) as engine,
             open_signaling(
@@ -59,7 +61,7 @@ async def test_absent_flags_are_unknown_not_false() -> None:
 
 
 async def test_close_sends_1000_and_ends_event_streams(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with open_signaling(**creds(utd_engine)) as sig:
             stream = sig.events()
         seen = [ev async for ev in stream]
@@ -68,7 +70,7 @@ async def test_close_sends_1000_and_ends_event_streams(utd_engine: Engine, creds
 
 
 async def test_wait_connected_and_aclose(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with open_signaling(**creds(utd_engine)) as sig:
             await sig.wait_connected(timeout=1)
             await sig.aclose()
@@ -83,7 +85,7 @@ async def test_wait_connected_and_aclose(utd_engine: Engine, creds: Creds) -> No
 async def test_live_plan_change_publishes_capabilities_changed(
     utd_engine: Engine, creds: Creds
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with open_signaling(**creds(utd_engine)) as sig:
             async with sig.events(CapabilitiesChanged) as stream:
                 await utd_engine.set_plan(chat_enabled=False, limits={"history_days": 7})
@@ -96,7 +98,7 @@ async def test_live_plan_change_publishes_capabilities_changed(
 
 
 async def test_user_exception_is_not_wrapped_in_a_group(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10), pytest.raises(KeyError):
+    with anyio.fail_after(10), pytest.raises(KeyError):
         async with open_signaling(**creds(utd_engine)):
             raise KeyError("mine")
     await utd_engine.wait_socket_count("alice", 0)
@@ -122,18 +124,18 @@ async def test_bad_arguments_fail_before_any_network_call() -> None:
 async def test_state_follows_proof_of_life(
     utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
 ) -> None:
-    with trio.fail_after(300):
+    with anyio.fail_after(300):
         async with open_signaling(**creds(utd_engine)) as sig, sig.events() as stream:
             utd_engine.stall_sockets("alice")
             utd_engine.fail_next_mints(3, 503)
-            await trio.sleep(34)  # within interval (25 s) + heartbeat timeout (10 s)
+            await anyio.sleep(34)  # within interval (25 s) + heartbeat timeout (10 s)
             assert sig.state is ConnectionState.CONNECTED
             ev = await stream.receive()
             # Declared dead by silence alone: the engine never closed the socket.
             assert isinstance(ev, Disconnected)
             assert ev.code is None
             assert ev.will_retry
-            assert trio.current_time() == pytest.approx(35, abs=0.5)
+            assert anyio.current_time() == pytest.approx(35, abs=0.5)
             assert sig.state is ConnectionState.RECONNECTING
             while not isinstance(ev, Connected):
                 ev = await stream.receive()
@@ -144,7 +146,7 @@ async def test_state_follows_proof_of_life(
 async def test_tls_engine_trusted_through_ssl_context(utd_engine_tls: Engine, creds: Creds) -> None:
     assert utd_engine_tls.base_url.startswith("https://")
     context = utd_engine_tls.client_ssl_context()
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with open_signaling(**creds(utd_engine_tls, ssl_context=context)) as sig:
             assert sig.state is ConnectionState.CONNECTED
             await utd_engine_tls.drop_sockets("alice", code=None)
@@ -155,11 +157,11 @@ async def test_tls_engine_without_trust_fails_with_network(
     utd_engine_tls: Engine, creds: Creds
 ) -> None:
     # No retry makes a certificate verify: the first connect fails at once, saying what to do.
-    start = trio.current_time()
-    with trio.fail_after(10), pytest.raises(UTDStreamError) as info:
+    start = anyio.current_time()
+    with anyio.fail_after(10), pytest.raises(UTDStreamError) as info:
         async with open_signaling(**creds(utd_engine_tls, ssl_context=None, connect_timeout=30)):
             pytest.fail("must not connect to an untrusted certificate")
-    assert trio.current_time() - start < 5
+    assert anyio.current_time() - start < 5
     assert info.value.code is ErrorCode.NETWORK
     assert "certificate does not verify" in info.value.message
     assert "ssl_context" in info.value.message

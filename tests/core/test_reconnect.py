@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 import pytest
-import trio
 import trio.testing
 
 from utd_trio import (
@@ -21,6 +22,8 @@ from utd_trio import (
     open_signaling,
 )
 from utd_trio.testing import Engine
+
+pytestmark = pytest.mark.both_loops
 
 Creds = Callable[..., dict[str, Any]]
 
@@ -37,7 +40,7 @@ async def next_of(stream: EventStream[Event], kind: type[Event]) -> Any:
 async def test_drop_reconnects_with_fresh_mint_and_flags(
     utd_engine: Engine, creds: Creds, code: int | None
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with open_signaling(**creds(utd_engine)) as sig, sig.events() as stream:
             assert utd_engine.mint_count("alice") == 1
             await utd_engine.set_plan(signaling_enabled=False)  # live push, then a drop
@@ -58,7 +61,7 @@ async def test_drop_reconnects_with_fresh_mint_and_flags(
 
 
 async def test_capabilities_changed_across_a_reconnect(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with open_signaling(**creds(utd_engine)) as sig, sig.events() as stream:
             # Change the plan without a push (another project's view), then reconnect.
             utd_engine.state.projects["app_test"] = utd_engine.project().__class__(
@@ -75,7 +78,7 @@ async def test_capabilities_changed_across_a_reconnect(utd_engine: Engine, creds
 async def test_4001_remints_at_once_then_backs_off(
     utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
 ) -> None:
-    with trio.fail_after(60):
+    with anyio.fail_after(60):
         async with open_signaling(**creds(utd_engine, backoff_base=0.5)) as sig:
             async with sig.events(Disconnected, Connected) as stream:
                 await utd_engine.drop_sockets("alice", code=4001)
@@ -95,7 +98,7 @@ async def test_4001_remints_at_once_then_backs_off(
 
 
 async def test_upgrade_refused_401_remints(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with open_signaling(**creds(utd_engine)) as sig, sig.events(Connected) as stream:
             utd_engine.revoke_tokens("alice")
             await utd_engine.drop_sockets("alice", code=4001)
@@ -104,12 +107,12 @@ async def test_upgrade_refused_401_remints(utd_engine: Engine, creds: Creds) -> 
 
 
 async def test_ban_is_terminal_out_of_async_with(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         with pytest.raises(UTDStreamError) as info:
             async with open_signaling(**creds(utd_engine)) as sig:
                 stream = sig.events()
                 await utd_engine.ban("alice")
-                await trio.sleep_forever()  # cancelled by the terminal error
+                await anyio.sleep_forever()  # cancelled by the terminal error
         assert info.value.is_banned or info.value.is_forbidden
         assert info.value.status == 4003
         assert sig.state is ConnectionState.CLOSED
@@ -121,14 +124,14 @@ async def test_ban_is_terminal_out_of_async_with(utd_engine: Engine, creds: Cred
 
 async def test_banned_at_start_raises_banned(utd_engine: Engine, creds: Creds) -> None:
     await utd_engine.ban("alice")
-    with trio.fail_after(10), pytest.raises(UTDStreamError) as info:
+    with anyio.fail_after(10), pytest.raises(UTDStreamError) as info:
         async with open_signaling(**creds(utd_engine)):
             pytest.fail("must not connect")
     assert info.value.code is ErrorCode.BANNED
 
 
 async def test_bad_credentials_fail_fast(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10), pytest.raises(UTDStreamError) as info:
+    with anyio.fail_after(10), pytest.raises(UTDStreamError) as info:
         async with open_signaling(**creds(utd_engine, app_key="wrong")):
             pytest.fail("must not connect")
     assert info.value.is_unauthorized
@@ -144,7 +147,7 @@ async def test_mint_failures_back_off_honouring_retry_after(
     status: int,
     retry_after: float | None,
 ) -> None:
-    with trio.fail_after(300):
+    with anyio.fail_after(300):
         async with open_signaling(**creds(utd_engine)) as sig, sig.events() as stream:
             utd_engine.fail_next_mints(3, status, retry_after=retry_after)
             await utd_engine.drop_sockets("alice")
@@ -168,7 +171,7 @@ async def test_first_connect_retries_transient_failures(
     utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
 ) -> None:
     utd_engine.fail_next_mints(2, 503)
-    with trio.fail_after(60):
+    with anyio.fail_after(60):
         async with open_signaling(**creds(utd_engine)) as sig:
             assert sig.generation == 1
             assert utd_engine.mint_count("alice") == 1
@@ -177,9 +180,9 @@ async def test_first_connect_retries_transient_failures(
 async def test_first_connect_gives_up_after_connect_timeout(
     creds: Creds, autojump_clock: trio.testing.MockClock
 ) -> None:
-    listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
-    port = listener.socket.getsockname()[1]
-    await listener.aclose()  # nothing listens there now
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens there once closed
     kwargs = {
         "app_id": "a",
         "app_key": "k",
@@ -187,11 +190,11 @@ async def test_first_connect_gives_up_after_connect_timeout(
         "base_url": f"http://127.0.0.1:{port}",
         "connect_timeout": 5.0,
     }
-    with trio.fail_after(60), pytest.raises(UTDStreamError) as info:
+    with anyio.fail_after(60), pytest.raises(UTDStreamError) as info:
         async with open_signaling(**kwargs):
             pytest.fail("must not connect")
     assert info.value.code is ErrorCode.NETWORK
-    assert trio.current_time() <= 5.0 + 1.0
+    assert anyio.current_time() <= 5.0 + 1.0
 
 
 async def test_session_provider_called_once_per_generation(
@@ -219,7 +222,7 @@ async def test_session_provider_called_once_per_generation(
 
     kwargs = creds(utd_engine)
     del kwargs["app_key"]
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with open_signaling(**kwargs, session_provider=provider) as sig:
             assert calls == 1
             assert sig.signaling_enabled is True
@@ -239,7 +242,7 @@ async def test_requests_wait_for_the_next_connection(
     utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
 ) -> None:
     utd_engine.registry.ws_handler("test.echo", _echo)
-    with trio.fail_after(120):
+    with anyio.fail_after(120):
         async with open_signaling(**creds(utd_engine)) as sig:
             first = await sig.request("test.echo", {"n": 1})
             utd_engine.fail_next_mints(2, 503)
@@ -255,7 +258,7 @@ async def test_idempotent_request_is_resent_after_a_dead_socket(
     utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
 ) -> None:
     utd_engine.registry.ws_handler("test.echo", _echo)
-    with trio.fail_after(120):
+    with anyio.fail_after(120):
         async with open_signaling(**creds(utd_engine)) as sig:
             utd_engine.stall_sockets("alice")  # the request goes out, no reply ever comes
             reply = await sig.request("test.echo", {"n": 3}, timeout=90, idempotent=True)

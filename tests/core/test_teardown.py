@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from functools import partial
 from typing import Any
 
+import anyio
+import anyio.abc
 import pytest
-import trio
 import trio.testing
 
 from utd_trio import Connected, ConnectionState, Disconnected, open_signaling
 from utd_trio.testing import Engine
+
+pytestmark = pytest.mark.both_loops
 
 Creds = Callable[..., dict[str, Any]]
 CLOSE = 2.0
@@ -22,25 +24,27 @@ KEEP_ALIVE = 5.0  # hypercorn's default keep-alive timeout, used by the engine
 @asynccontextmanager
 async def silent_server() -> AsyncIterator[int]:
     """A TCP server on 127.0.0.1 that accepts connections and never answers; yields its port."""
-    held: list[trio.SocketStream] = []
+    held: list[anyio.abc.SocketStream] = []
 
-    async def hold(stream: trio.SocketStream) -> None:
+    async def hold(stream: anyio.abc.SocketStream) -> None:
         held.append(stream)
-        await trio.sleep_forever()
+        async with stream:
+            await anyio.sleep_forever()
 
-    async with trio.open_nursery() as nursery:
-        listeners = await nursery.start(partial(trio.serve_tcp, hold, 0, host="127.0.0.1"))
-        yield listeners[0].socket.getsockname()[1]
-        nursery.cancel_scope.cancel()
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    async with listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, hold)
+        yield listener.extra(anyio.abc.SocketAttribute.local_port)
+        tg.cancel_scope.cancel()
 
 
 async def cancel_after(delay: float, kwargs: dict[str, Any]) -> float:
     """Start open_signaling, cancel it from outside after ``delay``; return the close time."""
-    with trio.move_on_after(delay) as scope:
+    with anyio.move_on_after(delay) as scope:
         async with open_signaling(**kwargs):
-            await trio.sleep_forever()
+            await anyio.sleep_forever()
     assert scope.cancelled_caught
-    return trio.current_time() - scope.deadline
+    return anyio.current_time() - scope.deadline
 
 
 async def test_cancel_while_minting_against_a_silent_engine(
@@ -54,7 +58,7 @@ async def test_cancel_while_minting_against_a_silent_engine(
             "base_url": f"http://127.0.0.1:{port}",
             "close_timeout": CLOSE,
         }
-        with trio.fail_after(60):
+        with anyio.fail_after(60):
             assert await cancel_after(3.0, kwargs) <= CLOSE
 
 
@@ -76,15 +80,15 @@ async def test_cancel_mid_websocket_handshake(
 
         kwargs = creds(utd_engine, close_timeout=CLOSE)
         del kwargs["app_key"]
-        with trio.fail_after(60):
+        with anyio.fail_after(60):
             assert await cancel_after(3.0, {**kwargs, "session_provider": provider}) <= CLOSE
 
 
 async def test_cancel_during_backoff_sleep(
     utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
 ) -> None:
-    with trio.fail_after(120):
-        with trio.CancelScope() as scope:
+    with anyio.fail_after(120):
+        with anyio.CancelScope() as scope:
             async with open_signaling(**creds(utd_engine, close_timeout=CLOSE)) as sig:
                 async with sig.events(Disconnected) as stream:
                     utd_engine.fail_next_mints(1000, 503)
@@ -92,29 +96,29 @@ async def test_cancel_during_backoff_sleep(
                     for _ in range(5):  # deep into the backoff schedule
                         await stream.receive()
                     assert sig.state is ConnectionState.RECONNECTING
-                    started = trio.current_time()
+                    started = anyio.current_time()
                     scope.cancel()
-                    await trio.sleep_forever()
-        assert trio.current_time() - started <= CLOSE
+                    await anyio.sleep_forever()
+        assert anyio.current_time() - started <= CLOSE
 
 
 async def test_close_with_a_stalled_engine_is_bounded(
     utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
 ) -> None:
-    with trio.fail_after(60):
+    with anyio.fail_after(60):
         async with open_signaling(**creds(utd_engine, close_timeout=CLOSE)):
             utd_engine.stall_sockets("alice")
-            started = trio.current_time()
-        elapsed = trio.current_time() - started
+            started = anyio.current_time()
+        elapsed = anyio.current_time() - started
     assert elapsed <= CLOSE
 
 
 async def test_cancel_while_connected_is_prompt(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
-        with trio.CancelScope() as scope:
+    with anyio.fail_after(10):
+        with anyio.CancelScope() as scope:
             async with open_signaling(**creds(utd_engine)):
                 scope.cancel()
-                await trio.sleep_forever()
+                await anyio.sleep_forever()
         await utd_engine.wait_socket_count("alice", 0)
 
 
@@ -126,8 +130,8 @@ async def _settle() -> None:
     the client closed it — e.g. a REST call of a connect hook cancelled by the next drop — so
     counting before then would count the engine's tasks, not leaked ones of the session.
     """
-    await trio.sleep(KEEP_ALIVE + 1)
-    await trio.testing.wait_all_tasks_blocked()
+    await anyio.sleep(KEEP_ALIVE + 1)
+    await anyio.wait_all_tasks_blocked()
 
 
 async def test_a_thousand_reconnects_leave_the_task_count_flat(
@@ -136,7 +140,7 @@ async def test_a_thousand_reconnects_leave_the_task_count_flat(
     task_count: Callable[[], int],
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    with trio.fail_after(3600):
+    with anyio.fail_after(3600):
         async with open_signaling(**creds(utd_engine)) as sig, sig.events(Connected) as stream:
             await _settle()
             baseline = task_count()

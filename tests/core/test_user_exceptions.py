@@ -7,12 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
-import trio
 import trio.testing
 
 from utd_trio import Disconnected, Session, UTDStreamError, open_signal_client, open_signaling
 from utd_trio.testing import Engine
+
+pytestmark = pytest.mark.both_loops
 
 Creds = Callable[..., dict[str, Any]]
 
@@ -29,7 +31,7 @@ def _open_missing(tmp_path: Path) -> None:
 async def test_oserror_in_a_connected_session_is_not_network(
     utd_engine: Engine, creds: Creds, tmp_path: Path
 ) -> None:
-    with trio.fail_after(10), pytest.raises(FileNotFoundError) as info:
+    with anyio.fail_after(10), pytest.raises(FileNotFoundError) as info:
         async with open_signaling(**creds(utd_engine)):
             _open_missing(tmp_path)
     assert not isinstance(info.value, UTDStreamError)
@@ -42,7 +44,7 @@ async def test_oserror_in_a_connected_session_is_not_network(
 async def test_custom_exception_keeps_identity_and_cause(utd_engine: Engine, creds: Creds) -> None:
     raised = Mine("mine")
     root = KeyError("root")
-    with trio.fail_after(10), pytest.raises(Mine) as info:
+    with anyio.fail_after(10), pytest.raises(Mine) as info:
         async with open_signaling(**creds(utd_engine)):
             raise raised from root
     assert info.value is raised
@@ -52,7 +54,7 @@ async def test_custom_exception_keeps_identity_and_cause(utd_engine: Engine, cre
 async def test_oserror_while_reconnecting_is_the_users(
     utd_engine: Engine, creds: Creds, tmp_path: Path, autojump_clock: trio.testing.MockClock
 ) -> None:
-    with trio.fail_after(60), pytest.raises(FileNotFoundError):
+    with anyio.fail_after(60), pytest.raises(FileNotFoundError):
         async with open_signaling(**creds(utd_engine)) as sig, sig.events(Disconnected) as ev:
             utd_engine.fail_next_mints(100, 503)
             await utd_engine.drop_sockets("alice", code=None)
@@ -65,7 +67,7 @@ async def test_oserror_while_reconnecting_is_the_users(
 async def test_custom_exception_while_reconnecting_is_the_users(
     utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
 ) -> None:
-    with trio.fail_after(60), pytest.raises(Mine, match="while reconnecting"):
+    with anyio.fail_after(60), pytest.raises(Mine, match="while reconnecting"):
         async with open_signaling(**creds(utd_engine)) as sig, sig.events(Disconnected) as ev:
             utd_engine.fail_next_mints(100, 503)
             await utd_engine.drop_sockets("alice", code=None)
@@ -81,7 +83,7 @@ async def test_oserror_in_a_session_provider_is_the_users(utd_engine: Engine) ->
     async def provider() -> dict[str, Any]:
         raise PermissionError("cannot read the key file")
 
-    with trio.fail_after(10), pytest.raises(PermissionError, match="key file"):
+    with anyio.fail_after(10), pytest.raises(PermissionError, match="key file"):
         async with open_signaling(
             app_id=project.app_id,
             user_id="alice",
@@ -96,7 +98,7 @@ async def test_oserror_inside_open_signal_client_is_the_callers(
 ) -> None:
     project = utd_engine.default_project
     session = await _mint(utd_engine, project.app_id, project.app_key)
-    with trio.fail_after(10), pytest.raises(FileNotFoundError):
+    with anyio.fail_after(10), pytest.raises(FileNotFoundError):
         async with open_signal_client(session):
             _open_missing(tmp_path)
     await utd_engine.wait_socket_count("alice", 0)
