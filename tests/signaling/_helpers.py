@@ -1,22 +1,34 @@
-"""Helpers of the signalling-domain tests."""
+"""Helpers of the signalling-domain tests.
+
+Loop-neutral (anyio, and websockets' client of the running loop): the signalling tests run
+under Trio and asyncio.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-import trio
-import trio.testing
-import trio_websocket
-from trio_websocket import WebSocketConnection
+import anyio
+import pytest
+import sniffio
 
-from utd_trio import Event, EventStream, Signaling, UTDApi, open_signaling
+from utd_trio import Event, EventStream, Signaling, UTDApi, UTDStreamError, open_signaling
 from utd_trio.testing import Engine
 
 Creds = Callable[..., dict[str, Any]]
 E = TypeVar("E", bound=Event)
+BARRIER = "test.barrier"  # no handler: the engine answers it with an error, in order
+
+
+class RawWebSocket(Protocol):
+    """What the tests use of a bare WebSocket (websockets' Trio and asyncio clients alike)."""
+
+    async def send(self, message: str) -> None: ...
+
+    async def recv(self) -> str | bytes: ...
 
 
 async def next_of(stream: EventStream[Event], kind: type[E]) -> E:
@@ -54,23 +66,30 @@ async def peers(
 
 
 @asynccontextmanager
-async def raw_socket(engine: Engine, user: str) -> AsyncIterator[WebSocketConnection]:
-    """A bare WebSocket of ``user`` (minted with the app key), its hello already read."""
+async def raw_socket(engine: Engine, user: str) -> AsyncIterator[RawWebSocket]:
+    """A bare WebSocket of ``user`` (minted with the app key), its hello already read.
+
+    websockets' client of the running loop (its Trio or its asyncio implementation).
+    """
     project = engine.default_project
     async with UTDApi(
         app_id=project.app_id, app_key=project.app_key, base_url=engine.base_url
     ) as api:
         session = await api.mint_session(user)
     url = f"{session.ws_url}?token={session.user_token}"
-    async with trio_websocket.open_websocket_url(url) as ws:
+    if sniffio.current_async_library() == "trio":
+        from websockets.trio.client import connect
+    else:
+        from websockets.asyncio.client import connect
+    async with connect(url, proxy=None, compression=None, ping_interval=None) as ws:
         hello = await recv(ws)
         assert hello["event"] == "connection.established"
         yield ws
 
 
-async def recv(ws: WebSocketConnection) -> dict[str, Any]:
+async def recv(ws: RawWebSocket) -> dict[str, Any]:
     """The next frame of a bare WebSocket, decoded."""
-    message = await ws.get_message()
+    message = await ws.recv()
     assert isinstance(message, str)
     frame: dict[str, Any] = json.loads(message)
     return frame
@@ -87,10 +106,19 @@ async def collect_until(peer: Peer, kind: type[E]) -> tuple[list[Event], E]:
 
 
 async def assert_quiet(peer: Peer, *kinds: type[Event]) -> None:
-    """Nothing of ``kinds`` has reached the peer by the time every task is idle."""
-    await trio.testing.wait_all_tasks_blocked()
+    """Nothing of ``kinds`` has reached the peer by the time every task is idle.
+
+    Idle is not enough under asyncio, whose idea of it ignores bytes still on their way
+    through a loopback socket: a round trip on the peer's own socket comes first, so every
+    frame the engine queued for it before then has been read.
+    """
+    await anyio.wait_all_tasks_blocked()
+    with pytest.raises(UTDStreamError) as answer:
+        await peer.sig.request(BARRIER)
+    assert answer.value.status == 404, answer.value  # the engine's answer to an unknown event
+    await anyio.wait_all_tasks_blocked()
     while True:
-        with trio.move_on_after(0) as scope:
+        with anyio.move_on_after(0) as scope:
             ev = await peer.stream.receive()
         if scope.cancelled_caught:
             return

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import pytest
-import trio
 import trio.testing
 
 from utd_trio import Call, CallIncoming, ErrorCode, UTDStreamError, open_signaling
@@ -13,6 +13,8 @@ from utd_trio._domains._calls import new_call_id
 from utd_trio.testing import Engine, _calls
 
 from ._helpers import Creds, assert_quiet, peers
+
+pytestmark = pytest.mark.both_loops
 
 
 async def expect(code: ErrorCode, fn: Any, *args: Any, **kwargs: Any) -> UTDStreamError:
@@ -24,7 +26,7 @@ async def expect(code: ErrorCode, fn: Any, *args: Any, **kwargs: Any) -> UTDStre
 
 
 async def test_busy_parties_get_conflict(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob", "carol", "dave") as (a, b, c, d):
             call = await a.sig.invite("bob")
             busy = await expect(ErrorCode.CONFLICT, c.sig.invite, "bob")  # callee ringing
@@ -39,7 +41,7 @@ async def test_busy_parties_get_conflict(utd_engine: Engine, creds: Creds) -> No
 
 
 async def test_role_and_state_violations(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob", "carol") as (alice, bob, carol):
             call = await alice.sig.invite("bob")
             await expect(ErrorCode.FORBIDDEN, alice.sig.accept_call, call.call_id)  # caller
@@ -58,7 +60,7 @@ async def test_role_and_state_violations(utd_engine: Engine, creds: Creds) -> No
 
 
 async def test_unknown_call_is_not_found(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice") as (alice,):
             unknown = new_call_id()
             for verb in (
@@ -75,7 +77,7 @@ async def test_unknown_call_is_not_found(utd_engine: Engine, creds: Creds) -> No
 async def test_bad_input_is_refused_and_the_connection_keeps_working(
     utd_engine: Engine, creds: Creds
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             sig = alice.sig
             for to in ("", "alice", "bad id", "x" * 129):
@@ -107,7 +109,7 @@ async def test_bad_input_is_refused_and_the_connection_keeps_working(
 
 
 async def test_invite_with_the_same_call_id_is_one_call(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob", "carol") as (alice, bob, carol):
             data = {"to": "bob", "type": "video", "call_id": new_call_id()}
             first = await alice.sig.request("call.invite", data)
@@ -123,7 +125,7 @@ async def test_invite_with_the_same_call_id_is_one_call(utd_engine: Engine, cred
 async def test_invite_resent_after_the_socket_drops_before_the_engine_saw_it(
     utd_engine: Engine, creds: Creds
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             utd_engine.stall_sockets("alice")  # the invite waits, unprocessed, in the engine
             calls: list[Call] = []
@@ -131,9 +133,9 @@ async def test_invite_resent_after_the_socket_drops_before_the_engine_saw_it(
             async def invite() -> None:
                 calls.append(await alice.sig.invite("bob"))
 
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(invite)
-                await trio.testing.wait_all_tasks_blocked()
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(invite)
+                await anyio.wait_all_tasks_blocked()
                 await utd_engine.drop_sockets("alice", code=1011)
             (call,) = calls
             assert (await bob.next(CallIncoming)).call_id == call.call_id
@@ -154,15 +156,15 @@ async def test_invite_resent_after_the_ack_was_lost_is_the_same_call(
         real_send(state, app_id, user, event, *a, **k)
 
     monkeypatch.setattr(_calls, "send_to_user", stall_caller_then_send)
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             calls: list[Call] = []
 
             async def invite() -> None:
                 calls.append(await alice.sig.invite("bob"))
 
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(invite)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(invite)
                 incoming = await bob.next(CallIncoming)
                 await utd_engine.drop_sockets("alice", code=None)  # held ack is lost
             (call,) = calls
@@ -174,9 +176,9 @@ async def test_invite_resent_after_the_ack_was_lost_is_the_same_call(
 async def test_invite_on_a_stalled_socket_fails_within_its_timeout(
     utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
 ) -> None:
-    with trio.fail_after(60):
+    with anyio.fail_after(60):
         async with open_signaling(**creds(utd_engine, "alice", request_timeout=3)) as alice:
             utd_engine.stall_sockets("alice")
-            start = trio.current_time()
+            start = anyio.current_time()
             await expect(ErrorCode.TIMEOUT, alice.invite, "bob")
-            assert trio.current_time() - start == pytest.approx(3, abs=0.5)
+            assert anyio.current_time() - start == pytest.approx(3, abs=0.5)

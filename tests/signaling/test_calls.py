@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import trio
+import anyio
+import pytest
 import trio.testing
 
 from utd_trio import (
@@ -21,6 +22,8 @@ from utd_trio.testing._call_book import CallRecord, set_call_media
 
 from ._helpers import Creds, assert_quiet, collect_until, peers, raw_socket, recv
 
+pytestmark = pytest.mark.both_loops
+
 
 async def test_invite_ringing_accept_with_media_passthrough(
     utd_engine: Engine, creds: Creds
@@ -31,7 +34,7 @@ async def test_invite_ringing_accept_with_media_passthrough(
         return {**media, "room": call.call_id}
 
     set_call_media(utd_engine.state, make_media)
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob", name="Alice") as (alice, bob):
             call = await alice.sig.invite("bob", video=True, metadata={"topic": "standup"})
             assert call.call_id.startswith("call_")
@@ -60,7 +63,7 @@ async def test_invite_ringing_accept_with_media_passthrough(
 
 
 async def test_accept_without_media_has_none(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             call = await alice.sig.invite("bob")
             assert not call.video
@@ -73,7 +76,7 @@ async def test_accept_without_media_has_none(utd_engine: Engine, creds: Creds) -
 async def test_answered_elsewhere_on_the_callees_other_device(
     utd_engine: Engine, creds: Creds
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob", "bob") as (alice, phone, laptop):
             call = await alice.sig.invite("bob")
             assert (await phone.next(CallIncoming)).call_id == call.call_id
@@ -87,7 +90,7 @@ async def test_answered_elsewhere_on_the_callees_other_device(
 async def test_reject_reaches_caller_and_callees_other_devices(
     utd_engine: Engine, creds: Creds
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob", "bob") as (alice, phone, laptop):
             call = await alice.sig.invite("bob")
             await phone.next(CallIncoming)
@@ -103,7 +106,7 @@ async def test_reject_reaches_caller_and_callees_other_devices(
 
 
 async def test_reject_without_reason_is_declined(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             call = await alice.sig.invite("bob")
             await bob.sig.reject_call(call.call_id)
@@ -111,7 +114,7 @@ async def test_reject_without_reason_is_declined(utd_engine: Engine, creds: Cred
 
 
 async def test_cancel_before_answer(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             call = await alice.sig.invite("bob")
             await bob.next(CallIncoming)
@@ -123,12 +126,12 @@ async def test_cancel_before_answer(utd_engine: Engine, creds: Creds) -> None:
 async def test_end_reports_duration_to_both_sides(
     utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
 ) -> None:
-    with trio.fail_after(600):
+    with anyio.fail_after(600):
         async with peers(utd_engine, creds, "alice", "bob", "bob") as (alice, bob, bob2):
             call = await alice.sig.invite("bob")
             await bob.sig.accept_call(call.call_id)
             await alice.next(CallAccepted)
-            await trio.sleep(42.5)  # virtual time: the call lasts 42.5 s
+            await anyio.sleep(42.5)  # virtual time: the call lasts 42.5 s
             assert await bob.sig.end_call(call.call_id) == 42
             ended = await alice.next(CallEnded)
             assert (ended.call_id, ended.by, ended.reason) == (call.call_id, "bob", "hangup")
@@ -139,7 +142,7 @@ async def test_end_reports_duration_to_both_sides(
 
 
 async def test_caller_may_end_too(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             call = await alice.sig.invite("bob")
             await bob.sig.accept_call(call.call_id)
@@ -151,26 +154,26 @@ async def test_caller_may_end_too(utd_engine: Engine, creds: Creds) -> None:
 async def test_ring_timeout_is_missed_on_both_sides(
     creds: Creds, autojump_clock: trio.testing.MockClock
 ) -> None:
-    with trio.fail_after(300):
+    with anyio.fail_after(300):
         async with open_engine(ring_timeout=12) as engine:
             async with peers(engine, creds, "alice", "bob") as (alice, bob):
-                start = trio.current_time()
+                start = anyio.current_time()
                 call = await alice.sig.invite("bob")
                 await bob.next(CallIncoming)
                 assert (await alice.next(CallMissed)).call_id == call.call_id
                 assert (await bob.next(CallMissed)).call_id == call.call_id
-                assert 12 <= trio.current_time() - start < 13
+                assert 12 <= anyio.current_time() - start < 13
                 await alice.sig.invite("bob")  # both free again
 
 
 async def test_answered_call_is_not_missed(
     utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
 ) -> None:
-    with trio.fail_after(300):
+    with anyio.fail_after(300):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             call = await alice.sig.invite("bob")
             await bob.sig.accept_call(call.call_id)
-            await trio.sleep(60)  # well past the 30 s ring timeout
+            await anyio.sleep(60)  # well past the 30 s ring timeout
             await assert_quiet(alice, CallMissed)
             await assert_quiet(bob, CallMissed)
             assert await alice.sig.end_call(call.call_id) == 60
@@ -179,7 +182,7 @@ async def test_answered_call_is_not_missed(
 async def test_offline_callee_gets_incoming_when_connecting(
     utd_engine: Engine, creds: Creds
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice") as (alice,):
             call = await alice.sig.invite("bob", metadata={"k": 1})
             assert call.status == "initiating"
@@ -198,7 +201,7 @@ async def test_offline_callee_gets_incoming_when_connecting(
 async def test_callee_reconnecting_while_ringing_hears_it_again(
     utd_engine: Engine, creds: Creds
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             call = await alice.sig.invite("bob")
             assert (await bob.next(CallIncoming)).call_id == call.call_id
@@ -209,7 +212,7 @@ async def test_callee_reconnecting_while_ringing_hears_it_again(
 
 
 async def test_socket_drop_mid_call_does_not_end_it(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             call = await alice.sig.invite("bob")
             await bob.sig.accept_call(call.call_id)

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio
 import pytest
-import trio
 
 from utd_trio import ErrorCode, PresenceInfo, UTDStreamError
 from utd_trio._domains._calls import new_call_id
 from utd_trio.testing import DEFAULT_PROJECT, Engine, ProjectConfig, open_engine
 
 from ._helpers import Creds, peers
+
+pytestmark = pytest.mark.both_loops
 
 Verb = Callable[[], Awaitable[Any]]
 
@@ -52,7 +54,7 @@ async def test_disabled_project_refuses_every_signaling_verb(creds: Creds) -> No
         app_secret=DEFAULT_PROJECT.app_secret,
         signaling_enabled=False,
     )
-    with trio.fail_after(15):
+    with anyio.fail_after(15):
         async with open_engine([project]) as engine:
             async with peers(engine, creds, "alice", "bob") as (alice, _bob):
                 assert alice.sig.signaling_enabled is False
@@ -61,7 +63,7 @@ async def test_disabled_project_refuses_every_signaling_verb(creds: Creds) -> No
 
 
 async def test_live_plan_change_gates_at_once_and_back(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(15):
+    with anyio.fail_after(15):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, _bob):
             await utd_engine.set_plan(signaling_enabled=False)
             await assert_all_disabled(alice.sig)
@@ -78,7 +80,7 @@ async def test_unknown_flag_is_not_blocked_by_the_client(creds: Creds) -> None:
         app_secret=DEFAULT_PROJECT.app_secret,
         signaling_enabled=None,
     )
-    with trio.fail_after(15):
+    with anyio.fail_after(15):
         async with open_engine([project]) as engine:
             async with peers(engine, creds, "alice", "bob") as (alice, _bob):
                 assert alice.sig.signaling_enabled is None

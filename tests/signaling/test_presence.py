@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import anyio
 import pytest
-import trio
-import trio.testing
 
 from utd_trio import Connected, ErrorCode, PresenceChanged, PresenceInfo, UTDStreamError
 from utd_trio.testing import Engine
 
 from ._helpers import Creds, assert_quiet, collect_until, peers
 
+pytestmark = pytest.mark.both_loops
+
 
 async def test_subscribe_snapshot_then_online_and_offline_updates(
     utd_engine: Engine, creds: Creds
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice") as (alice,):
             snapshot = await alice.sig.subscribe_presence(["bob", "carol", "bob"])
             assert snapshot == (PresenceInfo("bob", False, None), PresenceInfo("carol", False))
@@ -38,7 +39,7 @@ async def test_subscribe_snapshot_then_online_and_offline_updates(
 async def test_only_subscribers_hear_and_unsubscribe_stops_updates(
     utd_engine: Engine, creds: Creds
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "carol") as (alice, carol):
             await alice.sig.subscribe_presence(["bob"])
             async with peers(utd_engine, creds, "bob"):
@@ -52,7 +53,7 @@ async def test_only_subscribers_hear_and_unsubscribe_stops_updates(
 
 
 async def test_rest_presence_one_shot(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, _bob):
             users = await alice.sig.api.presence(["bob", "zed"])
             assert users == (PresenceInfo("bob", True, None), PresenceInfo("zed", False, None))
@@ -63,7 +64,7 @@ async def test_reconnect_publishes_changes_missed_during_the_gap(
     utd_engine: Engine, creds: Creds
 ) -> None:
     fast = {"backoff_base": 0.01, "backoff_cap": 0.05}
-    with trio.fail_after(15):
+    with anyio.fail_after(15):
         async with peers(utd_engine, creds, "alice", **fast) as (alice,):
             async with peers(utd_engine, creds, "bob", "carol") as (_bob, _carol):
                 await alice.sig.subscribe_presence(["bob", "carol", "dave"])
@@ -88,7 +89,7 @@ async def test_reconnect_publishes_changes_missed_during_the_gap(
 async def test_reconnect_without_changes_publishes_nothing(
     utd_engine: Engine, creds: Creds
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, _bob):
             await alice.sig.subscribe_presence(["bob", "carol"])
             await utd_engine.drop_sockets("alice")
@@ -102,7 +103,7 @@ async def test_reconnect_without_changes_publishes_nothing(
 
 
 async def test_watched_user_reconnecting_is_online_again(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice", "bob") as (alice, bob):
             await alice.sig.subscribe_presence(["bob"])
             await utd_engine.drop_sockets("bob")
@@ -112,7 +113,7 @@ async def test_watched_user_reconnecting_is_online_again(utd_engine: Engine, cre
 
 
 async def test_bad_input_and_the_connection_keeps_working(utd_engine: Engine, creds: Creds) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, creds, "alice") as (alice,):
             sig = alice.sig
             with pytest.raises(ValueError, match="user_ids"):
