@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import trio
+import anyio
+import pytest
 
 from utd_trio import GroupChanged
 from utd_trio.testing import Engine
 
 from ._helpers import Peer, peers, roles
+
+pytestmark = pytest.mark.both_loops
 
 
 async def _changes(peer: Peer, n: int) -> list[tuple[str, tuple[str, ...]]]:
@@ -16,7 +19,7 @@ async def _changes(peer: Peer, n: int) -> list[tuple[str, tuple[str, ...]]]:
 
 
 async def test_create_reaches_every_member_and_every_device(utd_engine: Engine) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, "alice", "bob", "bob", "dave") as (alice, bob, bob2, dave):
             group = await alice.sig.create_group("team", ["bob", "carol"])
             for peer in (alice, bob, bob2):
@@ -31,7 +34,7 @@ async def test_create_reaches_every_member_and_every_device(utd_engine: Engine) 
 
 
 async def test_rename_and_role_change_reach_the_members(utd_engine: Engine) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, "alice", "bob") as (alice, bob):
             group = await alice.sig.create_group("team", ["bob"])
             await alice.sig.rename_group(group.group_id, "renamed")
@@ -47,7 +50,7 @@ async def test_rename_and_role_change_reach_the_members(utd_engine: Engine) -> N
 
 
 async def test_a_new_member_hears_of_their_addition(utd_engine: Engine) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, "alice", "bob", "carol") as (alice, bob, carol):
             group = await alice.sig.create_group("team", ["bob"])
             added = await alice.sig.add_group_members(group.group_id, ["carol"])
@@ -59,7 +62,7 @@ async def test_a_new_member_hears_of_their_addition(utd_engine: Engine) -> None:
 
 
 async def test_a_removed_member_hears_of_their_removal_then_nothing(utd_engine: Engine) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, "alice", "bob", "carol") as (alice, bob, carol):
             group = await alice.sig.create_group("team", ["bob", "carol"])
             after = await alice.sig.remove_group_member(group.group_id, "bob")
@@ -81,7 +84,7 @@ async def test_a_removed_member_hears_of_their_removal_then_nothing(utd_engine: 
 async def test_the_owner_leaving_reaches_the_leaver_and_shows_the_new_owner(
     utd_engine: Engine,
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, "alice", "bob", "carol") as (alice, bob, carol):
             group = await alice.sig.create_group("team", ["bob", "carol"])
             await alice.sig.set_group_role(group.group_id, "carol", "admin")
@@ -98,7 +101,7 @@ async def test_the_owner_leaving_reaches_the_leaver_and_shows_the_new_owner(
 async def test_the_last_member_leaving_deletes_the_group_and_tells_them(
     utd_engine: Engine,
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, "alice", "alice") as (phone, laptop):
             group = await phone.sig.create_group("solo", [])
             await phone.sig.leave_group(group.group_id)

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio
 import pytest
-import trio
 
 from utd_trio import ConnectionState, ErrorCode, Signaling, UTDStreamError
 from utd_trio.testing import Engine
 
 from ._helpers import apis, peers, raw
+
+pytestmark = pytest.mark.both_loops
 
 GROUPS = "/api/v1/chat/groups"
 
@@ -30,7 +32,7 @@ GROUPS = "/api/v1/chat/groups"
 async def test_engine_refuses_a_bad_create_body_with_422(
     utd_engine: Engine, body: dict[str, Any], word: str
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with apis(utd_engine, "alice") as (alice,):
             response = await raw(alice, "POST", GROUPS, body)
             assert response.status_code == 422
@@ -41,7 +43,7 @@ async def test_engine_refuses_a_bad_create_body_with_422(
 async def test_engine_refuses_bad_member_role_and_rename_bodies_with_422(
     utd_engine: Engine,
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with apis(utd_engine, "alice") as (alice,):
             gid = (await alice.create_group("team", ["bob"])).group_id
             base = f"{GROUPS}/{gid}"
@@ -77,7 +79,7 @@ BAD_CALLS: list[tuple[GroupCall, str]] = [
 
 
 async def test_bad_arguments_raise_value_error_naming_the_field(utd_engine: Engine) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, "alice") as (alice,):
             generation = alice.sig.generation
             for call, field in BAD_CALLS:
@@ -101,7 +103,7 @@ GATED: list[GroupCall] = [
 
 
 async def test_every_group_verb_is_gated_by_chat(utd_engine: Engine) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with peers(utd_engine, "alice") as (alice,):
             await utd_engine.set_plan(chat_enabled=False)
             for call in GATED:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 
+import anyio
 import pytest
-import trio
 
 from utd_trio import ErrorCode, UTDApi, UTDStreamError
 from utd_trio.testing import Engine
 
 from ._helpers import apis, raw, roles
+
+pytestmark = pytest.mark.both_loops
 
 GROUPS = "/api/v1/chat/groups"
 
@@ -31,7 +33,7 @@ async def _admin_group(owner: UTDApi) -> str:
 
 
 async def test_create_answers_201_with_the_creator_as_owner(utd_engine: Engine) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with apis(utd_engine, "alice", "bob") as (alice, bob):
             response = await raw(alice, "POST", GROUPS, {"name": " team ", "member_ids": ["bob"]})
             assert response.status_code == 201
@@ -55,7 +57,7 @@ async def test_create_answers_201_with_the_creator_as_owner(utd_engine: Engine) 
 async def test_get_by_a_non_member_is_forbidden_and_unknown_is_not_found(
     utd_engine: Engine,
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with apis(utd_engine, "alice", "eve") as (alice, eve):
             group = await alice.create_group("team", [])
             await _fails(ErrorCode.FORBIDDEN, eve.get_group(group.group_id))
@@ -65,7 +67,7 @@ async def test_get_by_a_non_member_is_forbidden_and_unknown_is_not_found(
 
 
 async def test_owner_and_admins_rename_members_do_not(utd_engine: Engine) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with apis(utd_engine, "alice", "bob", "carol") as (alice, bob, carol):
             gid = await _admin_group(alice)
             assert (await alice.rename_group(gid, "by owner")).name == "by owner"
@@ -75,7 +77,7 @@ async def test_owner_and_admins_rename_members_do_not(utd_engine: Engine) -> Non
 
 
 async def test_owner_and_admins_add_members_do_not(utd_engine: Engine) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with apis(utd_engine, "alice", "bob", "carol") as (alice, bob, carol):
             gid = await _admin_group(alice)
             await alice.add_group_members(gid, ["erin"])
@@ -86,7 +88,7 @@ async def test_owner_and_admins_add_members_do_not(utd_engine: Engine) -> None:
 
 
 async def test_an_admin_removes_members_but_not_admins(utd_engine: Engine) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with apis(utd_engine, "alice", "bob") as (alice, bob):
             gid = await _admin_group(alice)
             await alice.set_group_role(gid, "carol", "admin")
@@ -97,7 +99,7 @@ async def test_an_admin_removes_members_but_not_admins(utd_engine: Engine) -> No
 
 
 async def test_a_member_removes_nobody(utd_engine: Engine) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with apis(utd_engine, "alice", "carol") as (alice, carol):
             gid = await _admin_group(alice)
             await _fails(ErrorCode.FORBIDDEN, carol.remove_group_member(gid, "dave"))
@@ -108,7 +110,7 @@ async def test_a_member_removes_nobody(utd_engine: Engine) -> None:
 async def test_the_owner_removes_admins_but_nobody_removes_the_owner(
     utd_engine: Engine,
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with apis(utd_engine, "alice", "bob") as (alice, bob):
             gid = await _admin_group(alice)
             await alice.set_group_role(gid, "carol", "admin")
@@ -119,7 +121,7 @@ async def test_the_owner_removes_admins_but_nobody_removes_the_owner(
 
 
 async def test_only_the_owner_changes_roles_and_never_their_own(utd_engine: Engine) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with apis(utd_engine, "alice", "bob", "carol") as (alice, bob, carol):
             gid = await _admin_group(alice)
             await _fails(ErrorCode.FORBIDDEN, bob.set_group_role(gid, "carol", "admin"))
@@ -132,7 +134,7 @@ async def test_only_the_owner_changes_roles_and_never_their_own(utd_engine: Engi
 
 
 async def test_owner_leaving_hands_ownership_to_the_oldest_admin(utd_engine: Engine) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with apis(utd_engine, "alice", "dave") as (alice, dave):
             group = await alice.create_group("team", ["bob", "carol", "dave"])
             await alice.set_group_role(group.group_id, "dave", "admin")
@@ -148,7 +150,7 @@ async def test_owner_leaving_hands_ownership_to_the_oldest_admin(utd_engine: Eng
 async def test_owner_leaving_without_admins_hands_ownership_to_the_oldest_member(
     utd_engine: Engine,
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with apis(utd_engine, "alice", "bob") as (alice, bob):
             group = await alice.create_group("team", ["bob", "carol"])
             await alice.leave_group(group.group_id)
@@ -162,7 +164,7 @@ async def test_owner_leaving_without_admins_hands_ownership_to_the_oldest_member
 async def test_a_member_leaving_keeps_the_owner_and_the_last_leaving_deletes(
     utd_engine: Engine,
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with apis(utd_engine, "alice", "bob") as (alice, bob):
             group = await alice.create_group("team", ["bob"])
             await bob.leave_group(group.group_id)
@@ -174,7 +176,7 @@ async def test_a_member_leaving_keeps_the_owner_and_the_last_leaving_deletes(
 
 
 async def test_max_group_members_counts_the_owner(utd_engine: Engine) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         await utd_engine.set_plan(limits={"max_group_members": 3, "max_chatrooms": 50})
         async with apis(utd_engine, "alice") as (alice,):
             error = await _fails(
@@ -189,7 +191,7 @@ async def test_max_group_members_counts_the_owner(utd_engine: Engine) -> None:
 
 
 async def test_max_chatrooms_caps_the_groups_a_user_owns(utd_engine: Engine) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         await utd_engine.set_plan(limits={"max_group_members": 10, "max_chatrooms": 2})
         async with apis(utd_engine, "alice", "bob") as (alice, bob):
             first = await alice.create_group("one", ["bob"])
