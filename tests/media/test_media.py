@@ -6,15 +6,18 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
-import trio
+import trio.testing
 
 from utd_trio import Attachment, ConnectionState, ErrorCode, Signaling, UTDStreamError
 from utd_trio.testing import Engine
 from utd_trio.testing._media import MAX_MEDIA_SIZE, MediaStore
 
 from ._helpers import raw, session
+
+pytestmark = pytest.mark.both_loops
 
 PRESIGN = "/api/v1/media/presign"
 
@@ -29,7 +32,7 @@ async def _download(url: str) -> httpx.Response:
 
 
 async def test_presign_answers_a_ticket_for_the_engine_store(utd_engine: Engine) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with session(utd_engine) as sig:
             ticket = await sig.presign_upload("cat.png", "image/png", 3, "dm:alice:bob")
             assert ticket.method == "PUT"
@@ -42,7 +45,7 @@ async def test_presign_answers_a_ticket_for_the_engine_store(utd_engine: Engine)
 
 
 async def test_upload_bytes_round_trip(utd_engine: Engine) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with session(utd_engine) as sig:
             data = bytes(range(256)) * 10
             attachment = await sig.upload(
@@ -62,10 +65,10 @@ async def test_upload_bytes_round_trip(utd_engine: Engine) -> None:
 
 
 async def test_upload_a_file_path_streams_it(utd_engine: Engine, tmp_path: Path) -> None:
-    with trio.fail_after(20):
+    with anyio.fail_after(20):
         path = tmp_path / "notes.txt"
         data = b"line of text\n" * 40_000  # 520 kB: many 64 KiB chunks
-        await trio.Path(path).write_bytes(data)
+        await anyio.Path(path).write_bytes(data)
         async with session(utd_engine) as sig:
             attachment = await sig.upload(
                 path, content_type="text/plain", conversation_id="dm:alice:bob"
@@ -82,7 +85,7 @@ async def test_upload_a_file_path_streams_it(utd_engine: Engine, tmp_path: Path)
 async def test_a_body_larger_than_presigned_is_413_and_nothing_is_stored(
     utd_engine: Engine,
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with session(utd_engine) as sig:
             ticket = await sig.presign_upload("a.bin", "application/octet-stream", 10)
             response = await raw(
@@ -109,7 +112,7 @@ async def test_a_body_larger_than_presigned_is_413_and_nothing_is_stored(
 
 
 async def test_a_wrong_content_type_is_422_and_nothing_is_stored(utd_engine: Engine) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with session(utd_engine) as sig:
             ticket = await sig.presign_upload("a.png", "image/png", 4)
             response = await raw(
@@ -140,7 +143,7 @@ async def test_a_wrong_content_type_is_422_and_nothing_is_stored(utd_engine: Eng
 async def test_an_unknown_or_expired_upload_url_is_refused(
     utd_engine: Engine, autojump_clock: trio.testing.MockClock
 ) -> None:
-    with trio.fail_after(2000):
+    with anyio.fail_after(2000):
         async with session(utd_engine) as sig:
             ticket = await sig.presign_upload("a.txt", "text/plain", 2)
             unknown = ticket.upload_url.rsplit("/", 1)[0] + "/not-a-ticket"
@@ -156,7 +159,7 @@ async def test_an_unknown_or_expired_upload_url_is_refused(
 
 
 async def test_presign_over_25_mib_is_invalid_413(utd_engine: Engine) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with session(utd_engine) as sig:
             await sig.presign_upload("max.bin", "application/octet-stream", MAX_MEDIA_SIZE)
             with pytest.raises(UTDStreamError) as info:
@@ -166,7 +169,7 @@ async def test_presign_over_25_mib_is_invalid_413(utd_engine: Engine) -> None:
 
 
 async def test_engine_refuses_bad_presign_bodies_with_422(utd_engine: Engine) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with session(utd_engine) as sig:
             good = {"filename": "a.txt", "content_type": "text/plain", "size": 1}
             for patch in (
@@ -196,7 +199,7 @@ BAD_CALLS: list[tuple[MediaCall, str]] = [
 
 
 async def test_bad_arguments_raise_value_error_naming_the_field(utd_engine: Engine) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with session(utd_engine) as sig:
             for call, field in BAD_CALLS:
                 with pytest.raises(ValueError, match=field):
@@ -206,7 +209,7 @@ async def test_bad_arguments_raise_value_error_naming_the_field(utd_engine: Engi
 
 
 async def test_presign_and_upload_are_gated_by_chat(utd_engine: Engine) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with session(utd_engine) as sig:
             await utd_engine.set_plan(chat_enabled=False)
             calls: list[MediaCall] = [

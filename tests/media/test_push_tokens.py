@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import anyio
 import pytest
-import trio
 
 from utd_trio import ConnectionState
 from utd_trio.testing import Engine
@@ -11,11 +11,13 @@ from utd_trio.testing._push import PushRegistration
 
 from ._helpers import raw, session
 
+pytestmark = pytest.mark.both_loops
+
 PATH = "/api/v1/devices/push-token"
 
 
 async def test_register_twice_is_one_registration_and_refreshes_it(utd_engine: Engine) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with session(utd_engine) as sig:
             await sig.register_push_token("tok-1", platform="ios", provider="apns")
             await sig.register_push_token("tok-1", platform="ios", provider="voip")
@@ -31,7 +33,7 @@ async def test_register_twice_is_one_registration_and_refreshes_it(utd_engine: E
 
 
 async def test_a_token_moves_to_the_user_who_registers_it_last(utd_engine: Engine) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with session(utd_engine, "alice") as alice, session(utd_engine, "bob") as bob:
             await alice.register_push_token("shared", platform="android", provider="fcm")
             await bob.register_push_token("shared", platform="android", provider="fcm")
@@ -42,7 +44,7 @@ async def test_a_token_moves_to_the_user_who_registers_it_last(utd_engine: Engin
 
 
 async def test_delete_accepts_the_token_in_the_query(utd_engine: Engine) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with session(utd_engine) as sig:
             await sig.register_push_token("tok/+=", platform="ios", provider="apns")
             response = await raw(sig.api, "DELETE", PATH, params={"token": "tok/+="})
@@ -54,7 +56,7 @@ async def test_delete_accepts_the_token_in_the_query(utd_engine: Engine) -> None
 
 
 async def test_engine_refuses_bad_bodies_with_422_and_needs_a_bearer(utd_engine: Engine) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with session(utd_engine) as sig:
             bad: list[tuple[str, dict[str, str]]] = [
                 ("POST", {"token": "t", "platform": "symbian", "provider": "fcm"}),
@@ -82,11 +84,12 @@ async def test_engine_refuses_bad_bodies_with_422_and_needs_a_bearer(utd_engine:
 async def test_bad_arguments_raise_value_error_naming_the_field(
     utd_engine: Engine, kwargs: dict[str, str], field: str
 ) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with session(utd_engine) as sig:
-            token = kwargs.pop("token")
+            # the parameters are shared by both loops' runs: read them, never pop them
+            rest = {k: v for k, v in kwargs.items() if k != "token"}
             with pytest.raises(ValueError, match=field):
-                await sig.register_push_token(token, **kwargs)
+                await sig.register_push_token(kwargs["token"], **rest)
             with pytest.raises(ValueError, match="token"):
                 await sig.unregister_push_token("")
             assert sig.state is ConnectionState.CONNECTED
@@ -94,7 +97,7 @@ async def test_bad_arguments_raise_value_error_naming_the_field(
 
 
 async def test_push_tokens_work_with_chat_and_signaling_disabled(utd_engine: Engine) -> None:
-    with trio.fail_after(10):
+    with anyio.fail_after(10):
         async with session(utd_engine) as sig:
             await utd_engine.set_plan(chat_enabled=False, signaling_enabled=False)
             await sig.register_push_token("tok", platform="web", provider="fcm")
