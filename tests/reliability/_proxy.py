@@ -1,4 +1,4 @@
-"""A TCP fault proxy in Trio: pass, delay, reset every connection, or blackhole.
+"""A TCP fault proxy (anyio: Trio or asyncio): pass, delay, reset every connection, or blackhole.
 
 ``FaultProxy`` listens on 127.0.0.1:0 and forwards each accepted connection to ``upstream``.
 Its mode applies live to every connection:
@@ -18,7 +18,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Literal
 
-import trio
+import anyio
+from anyio.abc import SocketAttribute, SocketStream
 
 Mode = Literal["pass", "delay", "blackhole"]
 
@@ -31,19 +32,19 @@ class FaultProxy:
         self.delay = 0.0
         self.resets = 0
         self.accepted = 0
-        self._changed = trio.Event()
-        self._links: set[tuple[trio.SocketStream, trio.SocketStream, trio.CancelScope]] = set()
+        self._changed = anyio.Event()
+        self._links: set[tuple[SocketStream, SocketStream, anyio.CancelScope]] = set()
 
     def set_mode(self, mode: Mode, delay: float = 0.0) -> None:
         self.mode, self.delay = mode, delay
         self._changed.set()
-        self._changed = trio.Event()
+        self._changed = anyio.Event()
 
     def reset(self) -> None:
         """RST every open connection (both legs) now."""
         for client, upstream, scope in list(self._links):
             for stream in (client, upstream):
-                sock = stream.socket
+                sock = stream.extra(SocketAttribute.raw_socket)
                 with suppress(OSError):
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             scope.cancel()
@@ -53,46 +54,47 @@ class FaultProxy:
     def open_links(self) -> int:
         return len(self._links)
 
-    async def _pump(self, source: trio.SocketStream, sink: trio.SocketStream) -> None:
+    async def _pump(self, source: SocketStream, sink: SocketStream) -> None:
         while True:
-            chunk = await source.receive_some(65536)
-            if not chunk:
+            try:
+                chunk = await source.receive(65536)
+            except anyio.EndOfStream:
                 await sink.send_eof()
                 return
             while self.mode == "blackhole":
                 await self._changed.wait()
             if self.mode == "delay" and self.delay > 0:
-                await trio.sleep(self.delay)
-            await sink.send_all(chunk)
+                await anyio.sleep(self.delay)
+            await sink.send(chunk)
 
-    async def _handle(self, client: trio.SocketStream) -> None:
+    async def _handle(self, client: SocketStream) -> None:
         self.accepted += 1
-        with trio.CancelScope() as scope:
+        with anyio.CancelScope() as scope:
             try:
-                upstream = await trio.open_tcp_stream("127.0.0.1", self.upstream_port)
+                upstream = await anyio.connect_tcp("127.0.0.1", self.upstream_port)
             except OSError:
-                await trio.aclose_forcefully(client)
+                await anyio.aclose_forcefully(client)
                 return
             link = (client, upstream, scope)
             self._links.add(link)
             try:
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(self._pump, client, upstream)
-                    nursery.start_soon(self._pump, upstream, client)
-            except* (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(self._pump, client, upstream)
+                    tg.start_soon(self._pump, upstream, client)
+            except* (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
                 pass
             finally:
                 self._links.discard(link)
         for stream in (client, upstream):
-            await trio.aclose_forcefully(stream)
+            await anyio.aclose_forcefully(stream)
 
 
 @asynccontextmanager
 async def open_fault_proxy(upstream_port: int) -> AsyncIterator[FaultProxy]:
     proxy = FaultProxy(upstream_port)
-    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
-    proxy.port = listeners[0].socket.getsockname()[1]
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(trio.serve_listeners, proxy._handle, listeners)
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+    proxy.port = listener.extra(SocketAttribute.local_port)
+    async with listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, proxy._handle)
         yield proxy
-        nursery.cancel_scope.cancel()
+        tg.cancel_scope.cancel()

@@ -1,31 +1,44 @@
 """Cancel an operation at its n-th scheduling step, for every n, and check what is left behind.
 
-`StepCanceller` is a Trio instrument: once armed with a cancel scope and ``n``, it counts task
-steps (every task: the operation's own, the session's background tasks, the engine's) and
-cancels the scope after the n-th. Looping n = 0, 1, 2, … until the operation completes
-uncancelled hits every checkpoint the operation passes through.
+`StepCanceller` counts scheduling steps of every task (the operation's own, the session's
+background tasks, the engine's) and, once armed with a cancel scope and ``n``, cancels the
+scope after the n-th. Looping n = 0, 1, 2, … until the operation completes uncancelled hits
+every checkpoint the operation passes through. `counting_steps` hooks it into the running
+loop: a Trio instrument (``after_task_step``) under Trio; under asyncio, a wrapper around
+``asyncio.Handle._run``, so a step is every callback the loop runs (a task step, an I/O
+callback, a ``call_soon``). The two loops split an operation into different numbers of
+steps; each walks its own.
 """
 
 from __future__ import annotations
 
+import asyncio
+import asyncio.events
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import anyio
+import sniffio
 import trio
 
 
-class StepCanceller(trio.abc.Instrument):
-    """Cancel ``scope`` after ``n`` more task steps (any task)."""
+class StepCanceller:
+    """Cancel ``scope`` after ``n`` more scheduling steps (any task)."""
 
     def __init__(self) -> None:
-        self._scope: trio.CancelScope | None = None
+        self._scope: anyio.CancelScope | None = None
         self._left = 0
         self.fired = False
 
-    def arm(self, scope: trio.CancelScope, n: int) -> None:
+    def arm(self, scope: anyio.CancelScope, n: int) -> None:
         self._scope, self._left, self.fired = scope, n, False
 
     def disarm(self) -> None:
         self._scope = None
 
-    def after_task_step(self, task: trio.lowlevel.Task) -> None:
+    def step(self) -> None:
+        """One scheduling step has run."""
         if self._scope is None:
             return
         if self._left == 0:
@@ -36,25 +49,59 @@ class StepCanceller(trio.abc.Instrument):
             self._left -= 1
 
 
-def task_count() -> int:
-    """How many Trio tasks exist right now (walks the whole task tree)."""
+class _TrioSteps(trio.abc.Instrument):
+    def __init__(self, canceller: StepCanceller) -> None:
+        self._canceller = canceller
 
-    def walk(task: trio.lowlevel.Task) -> int:
-        return 1 + sum(
-            walk(child) for nursery in task.child_nurseries for child in nursery.child_tasks
-        )
-
-    return walk(trio.lowlevel.current_root_task())
+    def after_task_step(self, task: trio.lowlevel.Task) -> None:
+        self._canceller.step()
 
 
-async def settled_task_count() -> int:
-    """The task count once everything runnable has run."""
-    await trio.testing.wait_all_tasks_blocked()
-    return task_count()
+@contextmanager
+def counting_steps() -> Iterator[StepCanceller]:
+    """A `StepCanceller` fed every scheduling step of the running loop (Trio or asyncio)."""
+    canceller = StepCanceller()
+    if sniffio.current_async_library() == "trio":
+        instrument = _TrioSteps(canceller)
+        trio.lowlevel.add_instrument(instrument)
+        try:
+            yield canceller
+        finally:
+            trio.lowlevel.remove_instrument(instrument)
+        return
+    handle: Any = asyncio.events.Handle
+    run = handle._run
+
+    def run_and_count(self: asyncio.Handle) -> None:
+        run(self)
+        canceller.step()
+
+    handle._run = run_and_count
+    try:
+        yield canceller
+    finally:
+        handle._run = run
+
+
+def _asyncio_task_name(task: asyncio.Task[Any]) -> str:
+    """The task's name, or ``module.qualname`` of its coroutine for asyncio's ``Task-N``.
+
+    anyio names its tasks after the function they run; ``asyncio.start_server`` and
+    hypercorn's asyncio worker leave asyncio's default names.
+    """
+    name = task.get_name()
+    if not name.startswith("Task-"):
+        return name
+    coro: Any = task.get_coro()
+    frame = getattr(coro, "cr_frame", None)
+    module = frame.f_globals.get("__name__", "?") if frame is not None else "?"
+    return f"{module}.{getattr(coro, '__qualname__', name)}"
 
 
 def task_names() -> list[str]:
-    """Names of every task (for leak reports)."""
+    """Names of every task of the running loop (for leak reports)."""
+    if sniffio.current_async_library() != "trio":
+        return sorted(_asyncio_task_name(task) for task in asyncio.all_tasks())
     names: list[str] = []
 
     def walk(task: trio.lowlevel.Task) -> None:
@@ -67,7 +114,12 @@ def task_names() -> list[str]:
     return sorted(names)
 
 
-_SERVER_SIDE = ("hypercorn.", "trio._highlevel_serve_listeners._run_handler")
+_SERVER_SIDE = (
+    "hypercorn.",
+    # Trio: the engine's per-connection task; asyncio: asyncio.start_server's handler.
+    "trio._highlevel_serve_listeners._run_handler",
+    "utd_trio.testing._server_asyncio.AsyncioListener.serve.<locals>.handle",
+)
 
 
 def client_task_count() -> int:

@@ -4,12 +4,12 @@ next operation works."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import pytest
-import trio
 import trio.testing
 
 from utd_trio import (
@@ -23,7 +23,9 @@ from utd_trio import (
 )
 from utd_trio.testing import Engine, open_engine
 
-from ._steps import StepCanceller, client_sockets, client_task_count, task_names
+from ._steps import client_sockets, client_task_count, counting_steps, task_names
+
+pytestmark = pytest.mark.both_loops
 
 MAX_STEPS = 600  # bound: every operation here completes in fewer steps
 
@@ -38,16 +40,6 @@ def creds(engine: Engine, user: str = "alice") -> dict[str, Any]:
     }
 
 
-@contextmanager
-def canceller() -> Iterator[StepCanceller]:
-    instrument = StepCanceller()
-    trio.lowlevel.add_instrument(instrument)
-    try:
-        yield instrument
-    finally:
-        trio.lowlevel.remove_instrument(instrument)
-
-
 @asynccontextmanager
 async def engine_for_cancel() -> AsyncIterator[Engine]:
     async with open_engine(mint_rate_limit=None, ring_timeout=5) as engine:
@@ -55,7 +47,7 @@ async def engine_for_cancel() -> AsyncIterator[Engine]:
 
 
 async def settled_client_tasks() -> int:
-    await trio.testing.wait_all_tasks_blocked()
+    await anyio.wait_all_tasks_blocked()
     return client_task_count()
 
 
@@ -69,13 +61,13 @@ def _pending(sig: Signaling) -> int:
 
 
 async def test_cancel_a_request_at_every_step() -> None:
-    with trio.fail_after(60), canceller() as cut:
+    with anyio.fail_after(60), counting_steps() as cut:
         async with engine_for_cancel() as engine, open_signaling(**creds(engine)) as sig:
             await sig.subscribe_presence(["bob"])  # warm up (the first call imports, logs...)
             baseline = await settled_client_tasks()
             completed_at = None
             for n in range(MAX_STEPS):
-                with trio.CancelScope() as scope:
+                with anyio.CancelScope() as scope:
                     cut.arm(scope, n)
                     await sig.subscribe_presence(["bob"])
                 cut.disarm()
@@ -96,7 +88,7 @@ async def test_cancel_a_request_at_every_step() -> None:
 
 
 async def test_cancel_a_connect_at_every_step() -> None:
-    with trio.fail_after(120), canceller() as cut:
+    with anyio.fail_after(120), counting_steps() as cut:
         async with engine_for_cancel() as engine:
             async with open_signaling(**creds(engine)):  # warm up
                 pass
@@ -105,7 +97,7 @@ async def test_cancel_a_connect_at_every_step() -> None:
             completed_at = None
             for n in range(MAX_STEPS):
                 sig: Signaling | None = None
-                with trio.CancelScope() as scope:
+                with anyio.CancelScope() as scope:
                     cut.arm(scope, n)
                     async with open_signaling(**creds(engine)) as sig:
                         cut.disarm()
@@ -126,7 +118,7 @@ async def test_cancel_a_connect_at_every_step() -> None:
 
 
 async def test_cancel_a_close_at_every_step() -> None:
-    with trio.fail_after(120), canceller() as cut:
+    with anyio.fail_after(120), counting_steps() as cut:
         async with engine_for_cancel() as engine:
             async with open_signaling(**creds(engine)):  # warm up
                 pass
@@ -134,7 +126,7 @@ async def test_cancel_a_close_at_every_step() -> None:
             baseline = await settled_client_tasks()
             completed_at = None
             for n in range(MAX_STEPS):
-                with trio.CancelScope() as scope:
+                with anyio.CancelScope() as scope:
                     async with open_signaling(**creds(engine)) as sig:
                         cut.arm(scope, n)
                         await sig.aclose()
@@ -156,7 +148,7 @@ async def test_cancel_a_close_at_every_step() -> None:
 
 
 async def test_cancel_an_invite_at_every_step(autojump_clock: trio.testing.MockClock) -> None:
-    with trio.fail_after(3600), canceller() as cut:
+    with anyio.fail_after(3600), counting_steps() as cut:
         async with engine_for_cancel() as engine:
             async with (
                 open_signaling(**creds(engine, "bob")),
@@ -166,7 +158,7 @@ async def test_cancel_an_invite_at_every_step(autojump_clock: trio.testing.MockC
                     baseline = await settled_client_tasks()
                     completed_at = None
                     for n in range(MAX_STEPS):
-                        with trio.CancelScope() as scope:
+                        with anyio.CancelScope() as scope:
                             cut.arm(scope, n)
                             call = await sig.invite("bob")
                         cut.disarm()
@@ -193,7 +185,7 @@ async def test_cancel_an_invite_at_every_step(autojump_clock: trio.testing.MockC
 
 
 async def test_cancel_a_send_message_at_every_step() -> None:
-    with trio.fail_after(60), canceller() as cut:
+    with anyio.fail_after(60), counting_steps() as cut:
         async with (
             engine_for_cancel() as engine,
             open_signaling(**creds(engine, "bob")) as bob,
@@ -205,7 +197,7 @@ async def test_cancel_a_send_message_at_every_step() -> None:
             baseline = await settled_client_tasks()
             completed_at = None
             for n in range(MAX_STEPS):
-                with trio.CancelScope() as scope:
+                with anyio.CancelScope() as scope:
                     cut.arm(scope, n)
                     await sig.send_message(to="bob", text=f"cut-{n}")
                 cut.disarm()

@@ -10,7 +10,9 @@ sessions; the SDK's memory does not grow from round to round (the engine, the pr
 test's own bookkeeping run in this process too and are left out of the count).
 
 CI runs a short soak (bounded to well under a minute of faults); ``UTD_SOAK_SECONDS=600``
-runs a long one by hand, ``UTD_SOAK_SEED`` picks the fault schedule.
+runs a long one by hand, ``UTD_SOAK_SEED`` picks the fault schedule. The body is loop-neutral
+(anyio), but CI runs it under Trio only (it takes about half a minute per loop);
+``UTD_SOAK_BOTH_LOOPS=1`` runs it under asyncio as well.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
+import anyio
 import pytest
-import trio
-import trio.testing
+from anyio.abc import TaskStatus
 
 from utd_trio import (
     ChatMessage,
@@ -41,8 +43,11 @@ from utd_trio.testing import open_engine
 from ._proxy import FaultProxy, open_fault_proxy
 from ._steps import client_task_count
 
+pytestmark = pytest.mark.both_loops
+
 SOAK_SECONDS = float(os.environ.get("UTD_SOAK_SECONDS", "20"))
 SEED = int(os.environ.get("UTD_SOAK_SEED", "8"))
+BOTH_LOOPS = os.environ.get("UTD_SOAK_BOTH_LOOPS") == "1"
 USERS = ("u0", "u1", "u2", "u3")
 GROUP = "group"  # every user writes to every other user and to one group of all four
 HEARTBEAT = 0.5  # engine heartbeat interval (s)
@@ -65,27 +70,27 @@ Key = tuple[str, str]  # (target: a user id or GROUP, sender)
 
 
 async def chaos(proxy: FaultProxy, rng: random.Random, until: float, log: list[str]) -> None:
-    """The socket's fault timeline (trio.sleep drives the schedule itself)."""
-    while trio.current_time() < until:
-        await trio.sleep(rng.uniform(0.3, 1.2))  # healthy stretch
+    """The socket's fault timeline (anyio.sleep drives the schedule itself)."""
+    while anyio.current_time() < until:
+        await anyio.sleep(rng.uniform(0.3, 1.2))  # healthy stretch
         fault = rng.choice(["delay", "reset", "blackhole", "delay", "reset"])
         log.append(fault)
         if fault == "delay":
             proxy.set_mode("delay", rng.uniform(0.02, 0.3))
-            await trio.sleep(rng.uniform(0.5, 2.0))
+            await anyio.sleep(rng.uniform(0.5, 2.0))
         elif fault == "reset":
             proxy.reset()
         else:
             proxy.set_mode("blackhole")
-            await trio.sleep(rng.uniform(0.5, 3.0))
+            await anyio.sleep(rng.uniform(0.5, 3.0))
         proxy.set_mode("pass")
 
 
 async def slow_rest(proxy: FaultProxy, rng: random.Random, until: float, log: list[str]) -> None:
     """The REST leg: always slower than the socket, and now and then reset."""
-    while trio.current_time() < until:
+    while anyio.current_time() < until:
         proxy.set_mode("delay", rng.uniform(0.05, 0.4))
-        await trio.sleep(rng.uniform(1.0, 4.0))
+        await anyio.sleep(rng.uniform(1.0, 4.0))
         if rng.random() < 0.3:
             log.append("rest-reset")
             proxy.reset()
@@ -102,7 +107,7 @@ class Ledger:
         self.seqs: dict[tuple[str, str], list[int]] = defaultdict(list)  # (cid, receiver)
         self.incomplete: dict[str, set[str] | None] = {}  # receiver -> named conversations
         self.recoveries_incomplete = 0
-        self.progress = trio.Event()  # set (and replaced) on every delivery
+        self.progress = anyio.Event()  # set (and replaced) on every delivery
 
     def expected(self) -> dict[tuple[str, str, str], set[int]]:
         """(target, sender, receiver) -> the acked numbers that receiver must get."""
@@ -122,7 +127,7 @@ class Ledger:
         self.got[(target, sender, receiver)].append(int(n))
         self.seqs[(message.conversation_id, receiver)].append(message.seq)
         self.progress.set()
-        self.progress = trio.Event()
+        self.progress = anyio.Event()
 
     def name_incomplete(self, receiver: str, conversations: frozenset[str] | None) -> None:
         self.recoveries_incomplete += 1
@@ -140,7 +145,16 @@ class Ledger:
         return named is None or cid in named
 
 
+# About half a minute per loop: CI runs the soak once, under Trio.
+ONE_LOOP_IN_CI = pytest.mark.trio_only(
+    reason="a soak of about half a minute per loop runs once in CI; "
+    "UTD_SOAK_BOTH_LOOPS=1 adds asyncio"
+)
+LOOPS = pytest.mark.both_loops if BOTH_LOOPS else ONE_LOOP_IN_CI
+
+
 @pytest.mark.slow
+@LOOPS
 async def test_chaos_soak_loses_nothing() -> None:
     rng = random.Random(SEED + 1)  # sender pacing and targets
     fault_rng = random.Random(SEED)  # the fault timeline: same seed, same schedule
@@ -148,7 +162,7 @@ async def test_chaos_soak_loses_nothing() -> None:
     book = Ledger()
     faults: list[str] = []
     tasks_before = client_task_count()
-    with trio.fail_after(SOAK_SECONDS + 90):
+    with anyio.fail_after(SOAK_SECONDS + 90):
         async with open_engine(heartbeat_interval=HEARTBEAT, mint_rate_limit=None) as engine:
             project = engine.default_project
             engine_port = int(engine.base_url.rsplit(":", 1)[1])
@@ -176,7 +190,7 @@ async def test_chaos_soak_loses_nothing() -> None:
 
                     return provider
 
-                async def receive(user: str, sig: Signaling, ready: trio.Event) -> None:
+                async def receive(user: str, sig: Signaling, ready: anyio.Event) -> None:
                     kinds = (MessageReceived, RecoveryFinished)
                     async with sig.events(*kinds, overflow="block") as stream:
                         ready.set()
@@ -192,7 +206,7 @@ async def test_chaos_soak_loses_nothing() -> None:
                 async def send(user: str, sig: Signaling, group_id: str, until: float) -> None:
                     counters: dict[str, int] = defaultdict(int)
                     targets = [u for u in USERS if u != user] + [GROUP]
-                    while trio.current_time() < until:
+                    while anyio.current_time() < until:
                         target = rng.choice(targets)
                         counters[target] += 1
                         n = counters[target]
@@ -206,20 +220,20 @@ async def test_chaos_soak_loses_nothing() -> None:
                             book.unsure[(target, user)].add(n)  # may or may not be stored
                             continue
                         book.sent[(target, user)].append(n)
-                        await trio.sleep(rng.uniform(0.0, 0.05))
+                        await anyio.sleep(rng.uniform(0.0, 0.05))
 
                 sessions: dict[str, Signaling] = {}
-                async with trio.open_nursery() as nursery:
+                async with anyio.create_task_group() as tg:
                     for user in USERS:
-                        sig = await nursery.start(_run_session, user, provider_for(user), rest_base)
+                        sig = await tg.start(_run_session, user, provider_for(user), rest_base)
                         sessions[user] = sig
-                        ready = trio.Event()
-                        nursery.start_soon(receive, user, sig, ready)
+                        ready = anyio.Event()
+                        tg.start_soon(receive, user, sig, ready)
                         await ready.wait()
                     group = await sessions["u0"].create_group("soak", list(USERS[1:]))
-                    start = trio.current_time()
+                    start = anyio.current_time()
                     until = start + SOAK_SECONDS
-                    async with trio.open_nursery() as load:
+                    async with anyio.create_task_group() as load:
                         load.start_soon(chaos, proxy, fault_rng, until, faults)
                         load.start_soon(slow_rest, rest_proxy, rest_rng, until, faults)
                         for user in USERS:
@@ -229,13 +243,13 @@ async def test_chaos_soak_loses_nothing() -> None:
                     rest_proxy.set_mode("pass")
                     # Heal: wait (event-driven, bounded) until every acked message arrived;
                     # what is still missing then is lost, and counted below.
-                    with trio.move_on_after(30):
+                    with anyio.move_on_after(30):
                         while not book.healed():
                             await book.progress.wait()
                     reconnects = sum(sig.reconnects for sig in sessions.values())
                     growth, biggest = _sdk_memory()  # the sessions are still up
-                    nursery.cancel_scope.cancel()
-    await trio.testing.wait_all_tasks_blocked()
+                    tg.cancel_scope.cancel()
+    await anyio.wait_all_tasks_blocked()
     tasks_after = client_task_count()
     tracemalloc.stop()
 
@@ -275,7 +289,7 @@ async def test_chaos_soak_loses_nothing() -> None:
 
 
 async def _run_session(
-    user: str, provider: Any, base_url: str, *, task_status: trio.TaskStatus[Signaling]
+    user: str, provider: Any, base_url: str, *, task_status: TaskStatus[Signaling]
 ) -> None:
     async with open_signaling(
         app_id="app_test",
@@ -288,7 +302,7 @@ async def _run_session(
         backoff_cap=2.0,
     ) as sig:
         task_status.started(sig)
-        await trio.sleep_forever()
+        await anyio.sleep_forever()
 
 
 def _sdk_memory() -> tuple[int, list[str]]:
@@ -305,5 +319,5 @@ def _sdk_memory() -> tuple[int, list[str]]:
 async def _start_tracing(until: float) -> None:
     """Trace allocations from the end of the first round on (caches warm, sessions settled):
     whatever of them is still alive at the end is growth."""
-    await trio.sleep(min(ROUND, max(until - trio.current_time(), 0.01)))
+    await anyio.sleep(min(ROUND, max(until - anyio.current_time(), 0.01)))
     tracemalloc.start(TRACE_DEPTH)

@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import pytest
-import trio
 import trio.testing
+from anyio.abc import SocketAttribute, SocketStream
 
 from utd_trio import (
     Connected,
@@ -24,22 +25,24 @@ from utd_trio import (
 )
 from utd_trio.testing import Engine
 
+pytestmark = pytest.mark.both_loops
+
 IO = 10
 
 
 @asynccontextmanager
 async def silent_listener() -> AsyncIterator[int]:
     """A 127.0.0.1 port that accepts TCP and never answers (a blackholed upgrade)."""
-    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
 
-    async def hold(stream: trio.SocketStream) -> None:
+    async def hold(stream: SocketStream) -> None:
         async with stream:
-            await trio.sleep_forever()
+            await anyio.sleep_forever()
 
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(trio.serve_listeners, hold, listeners)
-        yield listeners[0].socket.getsockname()[1]
-        nursery.cancel_scope.cancel()
+    async with listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, hold)
+        yield listener.extra(SocketAttribute.local_port)
+        tg.cancel_scope.cancel()
 
 
 async def test_blackholed_upgrade_times_out_with_a_timeout_error(
@@ -48,7 +51,7 @@ async def test_blackholed_upgrade_times_out_with_a_timeout_error(
     # Regression: the TIMEOUT raised here was swallowed by the Cancelled of the connection's
     # own nursery during cleanup ("generator didn't yield"), which is not a UTDStreamError
     # and so crashed the whole session instead of being retried.
-    with trio.fail_after(IO):
+    with anyio.fail_after(IO):
         async with silent_listener() as port:
             session = Session(user_token="tok", ws_url=f"ws://127.0.0.1:{port}/ws")
             with pytest.raises(UTDStreamError) as info:
@@ -72,7 +75,7 @@ async def test_session_survives_a_blackholed_reconnect(
             url = urls.pop(0) if urls else utd_engine.ws_url
             return {"user_token": session.user_token, "ws_url": url}
 
-        with trio.fail_after(120):
+        with anyio.fail_after(120):
             async with open_signaling(
                 app_id=project.app_id,
                 user_id="alice",
@@ -96,17 +99,16 @@ async def test_session_survives_a_blackholed_reconnect(
 
 async def _free_port() -> int:
     """A loopback port nothing listens on (bound, then closed)."""
-    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
-    port: int = listeners[0].socket.getsockname()[1]
-    for listener in listeners:
-        await listener.aclose()
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+    port = listener.extra(SocketAttribute.local_port)
+    await listener.aclose()
     return port
 
 
 async def test_refused_loopback_mint_fails_at_once_naming_the_url() -> None:
     port = await _free_port()
-    start = trio.current_time()
-    with trio.fail_after(IO), pytest.raises(UTDStreamError) as info:
+    start = anyio.current_time()
+    with anyio.fail_after(IO), pytest.raises(UTDStreamError) as info:
         async with open_signaling(
             app_id="app_test",
             user_id="alice",
@@ -115,7 +117,7 @@ async def test_refused_loopback_mint_fails_at_once_naming_the_url() -> None:
             connect_timeout=60,
         ):
             pytest.fail("connected to a closed port")
-    assert trio.current_time() - start < 5  # not connect_timeout (60 s)
+    assert anyio.current_time() - start < 5  # not connect_timeout (60 s)
     assert info.value.code is ErrorCode.NETWORK
     assert f"http://127.0.0.1:{port}/api/v1/auth/session" in info.value.message
     assert "is the engine running at this URL?" in info.value.message
@@ -135,7 +137,7 @@ async def test_bad_key_and_wrong_base_url_fail_at_once_saying_what_to_check(
     ]
     for extra, code, hint in cases:
         kwargs: dict[str, Any] = {"base_url": utd_engine.base_url, **extra}
-        with trio.fail_after(IO), pytest.raises(UTDStreamError) as info:
+        with anyio.fail_after(IO), pytest.raises(UTDStreamError) as info:
             async with open_signaling(
                 app_id=project.app_id, user_id="alice", connect_timeout=60, **kwargs
             ):
@@ -158,7 +160,7 @@ async def test_untrusted_websocket_certificate_fails_at_once(utd_engine_tls: Eng
         ) as backend:
             return await backend.mint_session("alice", bind=False)
 
-    with trio.fail_after(IO), pytest.raises(UTDStreamError) as info:
+    with anyio.fail_after(IO), pytest.raises(UTDStreamError) as info:
         async with open_signaling(
             app_id=project.app_id,
             user_id="alice",
@@ -179,8 +181,8 @@ async def test_blackholed_mint_is_bounded_by_connect_timeout(
     # Before: the mint had request_timeout (10 s) of its own, so connect_timeout=3 raised
     # after 10 s.
     async with silent_listener() as port:
-        start = trio.current_time()
-        with trio.fail_after(IO * 6), pytest.raises(UTDStreamError) as info:
+        start = anyio.current_time()
+        with anyio.fail_after(IO * 6), pytest.raises(UTDStreamError) as info:
             async with open_signaling(
                 app_id="app_test",
                 user_id="alice",
@@ -190,7 +192,7 @@ async def test_blackholed_mint_is_bounded_by_connect_timeout(
                 request_timeout=10,
             ):
                 pytest.fail("connected to a silent peer")
-        elapsed = trio.current_time() - start
+        elapsed = anyio.current_time() - start
     assert info.value.code is ErrorCode.TIMEOUT
     assert "no connection within 3 s" in info.value.message
     assert elapsed == pytest.approx(3, abs=0.5)
@@ -213,7 +215,7 @@ async def test_refused_reconnect_is_retried_not_fatal(
         url = urls.pop(0) if urls else utd_engine.ws_url
         return {"user_token": session.user_token, "ws_url": url}
 
-    with trio.fail_after(120):
+    with anyio.fail_after(120):
         async with open_signaling(
             app_id=project.app_id,
             user_id="alice",
