@@ -4,6 +4,9 @@ The test writes the server side step by step (accept, send frames, split them ac
 reply with raw bytes, read what the client sent), so the transport's handling of every case
 the real engine never produces (fragments, pings, protocol errors, refusals) is exercised over
 a real socket.
+
+Loop-neutral: the peer is an anyio listener, and the SDK side opens its stream with the
+library's own `open_stream` (Trio's socket stream on Trio, anyio's on asyncio).
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import trio
+import anyio
+import anyio.abc
+from anyio.streams.memory import MemoryObjectReceiveStream
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import (
     AcceptConnection,
@@ -22,6 +27,7 @@ from wsproto.events import (
     Request,
 )
 
+from utd_trio._backend._streams import open_stream
 from utd_trio._transport._websocket import WebSocket
 
 MAX_MESSAGE = 64 * 1024
@@ -30,7 +36,7 @@ MAX_MESSAGE = 64 * 1024
 class Peer:
     """The server end of one accepted connection."""
 
-    def __init__(self, stream: trio.SocketStream) -> None:
+    def __init__(self, stream: anyio.abc.SocketStream) -> None:
         self.stream = stream
         self.ws = WSConnection(ConnectionType.SERVER)
         self.request: Request | None = None
@@ -38,7 +44,7 @@ class Peer:
     async def read_request(self) -> Request:
         """Read until the client's upgrade request has arrived."""
         while self.request is None:
-            self.ws.receive_data(await self.stream.receive_some(65536))
+            self.ws.receive_data(await self.receive_raw())
             for event in self.ws.events():
                 if isinstance(event, Request):
                     self.request = event
@@ -48,7 +54,7 @@ class Peer:
         """Accept the upgrade; the ``then`` frames go out in the same write as the 101."""
         await self.read_request()
         data = self.ws.send(AcceptConnection())
-        await self.stream.send_all(data + b"".join(self.ws.send(event) for event in then))
+        await self.send_raw(data + b"".join(self.ws.send(event) for event in then))
 
     async def reject(self, status: int, body: bytes) -> None:
         """Refuse the upgrade with an HTTP status and a body."""
@@ -56,11 +62,11 @@ class Peer:
         headers = [(b"content-length", str(len(body)).encode())]
         out = self.ws.send(RejectConnection(status_code=status, headers=headers, has_body=True))
         out += self.ws.send(RejectData(data=body, body_finished=True))
-        await self.stream.send_all(out)
+        await self.send_raw(out)
 
     async def send(self, *events: Event) -> None:
         """Encode ``events`` and write them in one write."""
-        await self.stream.send_all(b"".join(self.ws.send(event) for event in events))
+        await self.send_raw(b"".join(self.ws.send(event) for event in events))
 
     async def answer_close(self) -> CloseConnection:
         """Read until the client's close frame, answer it, and return it."""
@@ -75,30 +81,52 @@ class Peer:
         while True:
             for event in self.ws.events():
                 return event
-            data = await self.stream.receive_some(65536)
+            data = await self.receive_raw()
             self.ws.receive_data(data or None)
+
+    async def receive_raw(self) -> bytes:
+        """Up to 64 KiB the client sent; ``b""`` once it closed its side."""
+        try:
+            return await self.stream.receive(65536)
+        except anyio.EndOfStream:
+            return b""
+
+    async def send_raw(self, data: bytes) -> None:
+        """Write ``data`` as it is (no WebSocket framing)."""
+        await self.stream.send(data)
+
+    async def aclose(self) -> None:
+        """Close the TCP connection (no closing handshake)."""
+        await self.stream.aclose()
+
+    @property
+    def local_port(self) -> int:
+        """The port the peer listens on (the client's ``Host``)."""
+        port: int = self.stream.extra(anyio.abc.SocketAttribute.local_port)
+        return port
 
 
 @asynccontextmanager
-async def one_peer() -> AsyncIterator[tuple[int, trio.MemoryReceiveChannel[Peer]]]:
-    """Listen on 127.0.0.1:0; yield the port and a channel of accepted peers."""
-    send, receive = trio.open_memory_channel[Peer](4)
-    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
-    port = listeners[0].socket.getsockname()[1]
+async def one_peer() -> AsyncIterator[tuple[int, MemoryObjectReceiveStream[Peer]]]:
+    """Listen on 127.0.0.1:0; yield the port and a stream of accepted peers."""
+    send, receive = anyio.create_memory_object_stream[Peer](4)
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port: int = listener.extra(anyio.abc.SocketAttribute.local_port)
 
-    async def handler(stream: trio.SocketStream) -> None:
-        await send.send(Peer(stream))
-        await trio.sleep_forever()
+    async def handler(stream: anyio.abc.SocketStream) -> None:
+        async with stream:
+            await send.send(Peer(stream))
+            await anyio.sleep_forever()
 
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(trio.serve_listeners, handler, listeners)
+    async with send, receive, listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, handler)
         yield port, receive
-        nursery.cancel_scope.cancel()
+        tg.cancel_scope.cancel()
 
 
 async def connect(port: int, *, max_message: int = MAX_MESSAGE) -> WebSocket:
     """Open the SDK transport to the peer on ``port`` (the peer must accept concurrently)."""
-    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    stream = await open_stream("127.0.0.1", port, None)
     return await WebSocket.connect(
         stream,
         f"127.0.0.1:{port}",
@@ -120,8 +148,8 @@ async def connected() -> AsyncIterator[tuple[WebSocket, Peer]]:
             await peer.accept()
             accepted.append(peer)
 
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(accept_one)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(accept_one)
             ws = await connect(port)
         try:
             yield ws, accepted[0]

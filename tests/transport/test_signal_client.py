@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+import anyio
 import pytest
-import trio
 from wsproto.events import CloseConnection, TextMessage
 
 from utd_trio import ErrorCode, Session, UTDStreamError
@@ -13,6 +13,8 @@ from utd_trio._protocol._codec import Frame
 from utd_trio._transport._connect import open_signal_client
 
 from ._peer import one_peer
+
+pytestmark = pytest.mark.both_loops
 
 IO = 10
 HELLO = json.dumps(
@@ -33,15 +35,15 @@ def session(port: int) -> Session:
 
 async def test_events_in_the_same_read_as_the_hello_reach_the_callback() -> None:
     seen: list[Frame] = []
-    got_two = trio.Event()
+    got_two = anyio.Event()
 
     def on_frame(frame: Frame) -> None:
         seen.append(frame)
         if len(seen) == 2:
             got_two.set()
 
-    with trio.fail_after(IO):
-        async with one_peer() as (port, peers), trio.open_nursery() as nursery:
+    with anyio.fail_after(IO):
+        async with one_peer() as (port, peers), anyio.create_task_group() as tg:
 
             async def serve() -> None:
                 peer = await peers.receive()
@@ -51,7 +53,7 @@ async def test_events_in_the_same_read_as_the_hello_reach_the_callback() -> None
                 await peer.accept(*(TextMessage(f) for f in frames))
                 await peer.answer_close()
 
-            nursery.start_soon(serve)
+            tg.start_soon(serve)
             async with open_signal_client(session(port), on_frame=on_frame) as client:
                 await got_two.wait()
                 assert client.hello.socket_id == "s1"
@@ -59,9 +61,9 @@ async def test_events_in_the_same_read_as_the_hello_reach_the_callback() -> None
 
 
 async def test_outside_cancellation_closes_with_1000() -> None:
-    with trio.fail_after(IO):
-        async with one_peer() as (port, peers), trio.open_nursery() as server:
-            ready = trio.Event()
+    with anyio.fail_after(IO):
+        async with one_peer() as (port, peers), anyio.create_task_group() as server:
+            ready = anyio.Event()
             closes: list[CloseConnection] = []
 
             async def serve() -> None:
@@ -71,11 +73,11 @@ async def test_outside_cancellation_closes_with_1000() -> None:
                 closes.append(await peer.answer_close())
 
             server.start_soon(serve)
-            with trio.CancelScope() as outside:
+            with anyio.CancelScope() as outside:
                 async with open_signal_client(session(port)) as client:
                     await ready.wait()
                     outside.cancel()
-                    await trio.sleep_forever()
+                    await anyio.sleep_forever()
             info = client.close_info
             assert info is not None
             assert (info.by_client, info.code) == (True, 1000)
@@ -83,14 +85,14 @@ async def test_outside_cancellation_closes_with_1000() -> None:
 
 
 async def test_a_close_before_the_hello_is_classified() -> None:
-    with trio.fail_after(IO):
-        async with one_peer() as (port, peers), trio.open_nursery() as nursery:
+    with anyio.fail_after(IO):
+        async with one_peer() as (port, peers), anyio.create_task_group() as tg:
 
             async def serve() -> None:
                 peer = await peers.receive()
                 await peer.accept(CloseConnection(4003, "banned"))
 
-            nursery.start_soon(serve)
+            tg.start_soon(serve)
             with pytest.raises(UTDStreamError) as refused:
                 async with open_signal_client(session(port)):
                     pytest.fail("no hello was sent")

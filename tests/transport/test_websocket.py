@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import anyio
 import pytest
-import trio
 import trio.testing
 from wsproto.events import AcceptConnection, BytesMessage, CloseConnection, Ping, Pong, TextMessage
 
@@ -11,6 +11,8 @@ from utd_trio import ErrorCode, UTDStreamError
 from utd_trio._transport._websocket import HandshakeRejected, WebSocket, WebSocketClosed
 
 from ._peer import MAX_MESSAGE, connect, connected, one_peer
+
+pytestmark = pytest.mark.both_loops
 
 IO = 10
 
@@ -23,24 +25,24 @@ async def receive_n(ws: WebSocket, n: int) -> list[str | bytes]:
 
 
 async def test_frames_that_arrive_with_the_101_are_kept() -> None:
-    with trio.fail_after(IO):
-        async with one_peer() as (port, peers), trio.open_nursery() as nursery:
+    with anyio.fail_after(IO):
+        async with one_peer() as (port, peers), anyio.create_task_group() as tg:
 
             async def serve() -> None:
                 peer = await peers.receive()
                 await peer.read_request()
                 hello = peer.ws.send(AcceptConnection())
                 frames = b"".join(peer.ws.send(TextMessage(f"m{i}")) for i in range(3))
-                await peer.stream.send_all(hello + frames)
+                await peer.send_raw(hello + frames)
 
-            nursery.start_soon(serve)
+            tg.start_soon(serve)
             ws = await connect(port)
             assert await ws.receive() == ["m0", "m1", "m2"]
             await ws.abort()
 
 
 async def test_fragmented_text_and_bytes_are_reassembled() -> None:
-    with trio.fail_after(IO):
+    with anyio.fail_after(IO):
         async with connected() as (ws, peer):
             for part, last in (("he", False), ("ll", False), ("o", True)):
                 await peer.send(TextMessage(part, message_finished=last))
@@ -52,7 +54,7 @@ async def test_fragmented_text_and_bytes_are_reassembled() -> None:
 
 
 async def test_a_ping_gets_its_pong_and_messages_keep_flowing() -> None:
-    with trio.fail_after(IO):
+    with anyio.fail_after(IO):
         async with connected() as (ws, peer):
             await peer.send(Ping(b"hb1"), TextMessage("after"))
             assert await receive_n(ws, 1) == ["after"]
@@ -60,7 +62,7 @@ async def test_a_ping_gets_its_pong_and_messages_keep_flowing() -> None:
 
 
 async def test_messages_before_a_close_frame_come_first_then_the_close() -> None:
-    with trio.fail_after(IO):
+    with anyio.fail_after(IO):
         async with connected() as (ws, peer):
             await peer.send(TextMessage("a"), TextMessage("b"), CloseConnection(4008, "idle"))
             assert await receive_n(ws, 2) == ["a", "b"]
@@ -75,7 +77,7 @@ async def test_messages_before_a_close_frame_come_first_then_the_close() -> None
 
 
 async def test_client_close_handshake_reads_the_peer_reply() -> None:
-    with trio.fail_after(IO):
+    with anyio.fail_after(IO):
         async with connected() as (ws, peer):
             await ws.send_close(1000, "bye")
             await ws.send_close(1000, "again")  # no-op once closing
@@ -92,7 +94,7 @@ async def test_client_close_handshake_reads_the_peer_reply() -> None:
 
 @pytest.mark.parametrize("fragmented", [False, True], ids=["one-frame", "fragments"])
 async def test_a_message_past_the_guard_closes_with_1009(fragmented: bool) -> None:
-    with trio.fail_after(IO):
+    with anyio.fail_after(IO):
         async with connected() as (ws, peer):
             await peer.send(TextMessage("small"))
             big = "z" * (MAX_MESSAGE + 10)
@@ -113,9 +115,9 @@ async def test_a_message_past_the_guard_closes_with_1009(fragmented: bool) -> No
 
 
 async def test_a_protocol_error_closes_with_1002() -> None:
-    with trio.fail_after(IO):
+    with anyio.fail_after(IO):
         async with connected() as (ws, peer):
-            await peer.stream.send_all(b"\x83\x00")  # reserved opcode 0x3
+            await peer.send_raw(b"\x83\x00")  # reserved opcode 0x3
             with pytest.raises(WebSocketClosed) as closed:
                 await receive_n(ws, 1)
             assert closed.value.code == 1002
@@ -125,10 +127,10 @@ async def test_a_protocol_error_closes_with_1002() -> None:
 
 
 async def test_end_of_stream_without_close_frame_is_1006() -> None:
-    with trio.fail_after(IO):
+    with anyio.fail_after(IO):
         async with connected() as (ws, peer):
             await peer.send(TextMessage("last"))
-            await peer.stream.aclose()
+            await peer.aclose()
             assert await receive_n(ws, 1) == ["last"]
             with pytest.raises(WebSocketClosed) as closed:
                 await ws.receive()
@@ -139,7 +141,7 @@ async def test_end_of_stream_without_close_frame_is_1006() -> None:
 
 
 async def test_concurrent_sends_never_interleave() -> None:
-    with trio.fail_after(IO):
+    with anyio.fail_after(IO):
         async with connected() as (ws, peer):
             expected = {f"{t}:{i}:" + "p" * 30_000 for t in range(10) for i in range(10)}
 
@@ -148,9 +150,9 @@ async def test_concurrent_sends_never_interleave() -> None:
                     await ws.send_text(f"{t}:{i}:" + "p" * 30_000)
 
             got: set[str] = set()
-            async with trio.open_nursery() as nursery:
+            async with anyio.create_task_group() as tg:
                 for t in range(10):
-                    nursery.start_soon(sender, t)
+                    tg.start_soon(sender, t)
                 parts: list[str] = []
                 while len(got) < len(expected):
                     event = await peer.next_event()
@@ -165,9 +167,9 @@ async def test_concurrent_sends_never_interleave() -> None:
 async def test_a_cancelled_send_leaves_the_socket_unusable(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    with trio.fail_after(IO):
+    with anyio.fail_after(IO):
         async with connected() as (ws, _peer):  # the peer never reads
-            with trio.move_on_after(1) as scope:
+            with anyio.move_on_after(1) as scope:
                 await ws.send_text("x" * (32 * 1024 * 1024))
             assert scope.cancelled_caught
             with pytest.raises(WebSocketClosed):
@@ -175,13 +177,13 @@ async def test_a_cancelled_send_leaves_the_socket_unusable(
 
 
 async def test_an_http_refusal_carries_status_and_body() -> None:
-    with trio.fail_after(IO):
-        async with one_peer() as (port, peers), trio.open_nursery() as nursery:
+    with anyio.fail_after(IO):
+        async with one_peer() as (port, peers), anyio.create_task_group() as tg:
 
             async def refuse() -> None:
                 await (await peers.receive()).reject(403, b'{"message":"banned"}')
 
-            nursery.start_soon(refuse)
+            tg.start_soon(refuse)
             with pytest.raises(HandshakeRejected) as refused:
                 await connect(port)
             assert (refused.value.status, refused.value.body) == (403, b'{"message":"banned"}')
@@ -196,16 +198,16 @@ async def test_an_http_refusal_carries_status_and_body() -> None:
     ids=["not-http", "eof"],
 )
 async def test_a_peer_that_speaks_no_websocket_is_a_network_error(reply: bytes, why: str) -> None:
-    with trio.fail_after(IO):
-        async with one_peer() as (port, peers), trio.open_nursery() as nursery:
+    with anyio.fail_after(IO):
+        async with one_peer() as (port, peers), anyio.create_task_group() as tg:
 
             async def answer() -> None:
                 peer = await peers.receive()
                 await peer.read_request()
-                await peer.stream.send_all(reply)
-                await peer.stream.aclose()
+                await peer.send_raw(reply)
+                await peer.aclose()
 
-            nursery.start_soon(answer)
+            tg.start_soon(answer)
             with pytest.raises(UTDStreamError) as failed:
                 await connect(port)
             assert failed.value.code is ErrorCode.NETWORK
@@ -213,9 +215,9 @@ async def test_a_peer_that_speaks_no_websocket_is_a_network_error(reply: bytes, 
 
 
 async def test_the_upgrade_request_carries_host_and_resource_only() -> None:
-    with trio.fail_after(IO):
+    with anyio.fail_after(IO):
         async with connected() as (ws, peer):
             assert peer.request is not None
             assert peer.request.target == "/ws?token=tok_peer"
-            assert peer.request.host == f"127.0.0.1:{peer.stream.socket.getsockname()[1]}"
+            assert peer.request.host == f"127.0.0.1:{peer.local_port}"
             assert "tok_peer" not in repr(ws)
