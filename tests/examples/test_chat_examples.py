@@ -1,4 +1,10 @@
-"""The echo bot and the load generator against an in-process engine."""
+"""The echo bot and the load generator against an in-process engine.
+
+These stay on Trio (no ``both_loops``): the example scripts are Trio programs
+(``trio.run``, ``trio.open_nursery``, ``trio.move_on_after``), so under asyncio they fail
+inside the example ("must be called from async context"), not in the SDK. The asyncio
+example has its own tests (``test_asyncio_bot.py``).
+"""
 
 from __future__ import annotations
 
