@@ -29,7 +29,8 @@ async def test_unpark_wakes_the_first_parked_task_only(anyio_backend: str) -> No
             await anyio.wait_all_tasks_blocked()
             assert woken == [0]
             lot.unpark_all()
-    assert woken == [0, 1, 2]
+    assert woken[0] == 0
+    assert sorted(woken) == [0, 1, 2]  # the rest wake together, in any order
     assert not lot
     assert current_backend() == anyio_backend
 
