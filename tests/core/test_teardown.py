@@ -47,70 +47,132 @@ async def cancel_after(delay: float, kwargs: dict[str, Any]) -> float:
     return anyio.current_time() - scope.deadline
 
 
-async def test_cancel_while_minting_against_a_silent_engine(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
+async def mint_against_a_silent_engine(close: float, delay: float) -> float:
+    """Cancel ``open_signaling`` while its mint waits on a server that never answers."""
     async with silent_server() as port:
         kwargs = {
             "app_id": "a",
             "app_key": "k",
             "user_id": "alice",
             "base_url": f"http://127.0.0.1:{port}",
-            "close_timeout": CLOSE,
+            "close_timeout": close,
         }
-        with anyio.fail_after(60):
-            assert await cancel_after(3.0, kwargs) <= CLOSE
+        return await cancel_after(delay, kwargs)
 
 
-async def test_cancel_mid_websocket_handshake(
-    utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
-) -> None:
+async def handshake_with_a_silent_server(
+    engine: Engine, kwargs: dict[str, Any], close: float, delay: float
+) -> float:
+    """Cancel ``open_signaling`` while its WebSocket upgrade waits on a silent server."""
     async with silent_server() as port:
         from utd_trio import UTDApi
 
-        project = utd_engine.default_project
+        project = engine.default_project
 
         async def provider() -> dict[str, Any]:
             async with UTDApi(
-                app_id=project.app_id, app_secret=project.app_secret, base_url=utd_engine.base_url
+                app_id=project.app_id, app_secret=project.app_secret, base_url=engine.base_url
             ) as backend:
                 session = await backend.mint_session("alice")
             # The upgrade goes to a server that never answers it.
             return {"user_token": session.user_token, "ws_url": f"ws://127.0.0.1:{port}/ws"}
 
-        kwargs = creds(utd_engine, close_timeout=CLOSE)
+        kwargs = {**kwargs, "close_timeout": close}
         del kwargs["app_key"]
-        with anyio.fail_after(60):
-            assert await cancel_after(3.0, {**kwargs, "session_provider": provider}) <= CLOSE
+        return await cancel_after(delay, {**kwargs, "session_provider": provider})
+
+
+async def cancel_in_backoff(engine: Engine, kwargs: dict[str, Any]) -> float:
+    """Cancel a session deep into its reconnect backoff; return the close time."""
+    with anyio.CancelScope() as scope:
+        async with open_signaling(**kwargs) as sig:
+            async with sig.events(Disconnected) as stream:
+                engine.fail_next_mints(1000, 503)
+                await engine.drop_sockets("alice")
+                for _ in range(5):  # deep into the backoff schedule
+                    await stream.receive()
+                assert sig.state is ConnectionState.RECONNECTING
+                started = anyio.current_time()
+                scope.cancel()
+                await anyio.sleep_forever()
+    return anyio.current_time() - started
+
+
+async def close_with_a_stalled_engine(engine: Engine, kwargs: dict[str, Any]) -> float:
+    """Leave the block while the engine reads nothing; return the close time."""
+    async with open_signaling(**kwargs):
+        engine.stall_sockets("alice")
+        started = anyio.current_time()
+    return anyio.current_time() - started
+
+
+async def test_cancel_while_minting_against_a_silent_engine(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    with anyio.fail_after(60):
+        assert await mint_against_a_silent_engine(CLOSE, 3.0) <= CLOSE
+
+
+async def test_cancel_mid_websocket_handshake(
+    utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
+) -> None:
+    with anyio.fail_after(60):
+        elapsed = await handshake_with_a_silent_server(utd_engine, creds(utd_engine), CLOSE, 3.0)
+        assert elapsed <= CLOSE
 
 
 async def test_cancel_during_backoff_sleep(
     utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
 ) -> None:
     with anyio.fail_after(120):
-        with anyio.CancelScope() as scope:
-            async with open_signaling(**creds(utd_engine, close_timeout=CLOSE)) as sig:
-                async with sig.events(Disconnected) as stream:
-                    utd_engine.fail_next_mints(1000, 503)
-                    await utd_engine.drop_sockets("alice")
-                    for _ in range(5):  # deep into the backoff schedule
-                        await stream.receive()
-                    assert sig.state is ConnectionState.RECONNECTING
-                    started = anyio.current_time()
-                    scope.cancel()
-                    await anyio.sleep_forever()
-        assert anyio.current_time() - started <= CLOSE
+        kwargs = creds(utd_engine, close_timeout=CLOSE)
+        assert await cancel_in_backoff(utd_engine, kwargs) <= CLOSE
 
 
 async def test_close_with_a_stalled_engine_is_bounded(
     utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
 ) -> None:
     with anyio.fail_after(60):
-        async with open_signaling(**creds(utd_engine, close_timeout=CLOSE)):
-            utd_engine.stall_sockets("alice")
-            started = anyio.current_time()
-        elapsed = anyio.current_time() - started
+        elapsed = await close_with_a_stalled_engine(
+            utd_engine, creds(utd_engine, close_timeout=CLOSE)
+        )
     assert elapsed <= CLOSE
+
+
+# The same teardowns in real time, on both loops: the virtual-time tests above pin the bound
+# exactly on Trio; these show each state is left promptly under asyncio too (a short
+# close_timeout, and slack for a loaded machine).
+REAL_CLOSE = 0.5
+SLACK = 1.0
+
+
+async def test_cancel_while_minting_in_real_time() -> None:
+    with anyio.fail_after(10):
+        assert await mint_against_a_silent_engine(REAL_CLOSE, 0.2) <= REAL_CLOSE + SLACK
+
+
+async def test_cancel_mid_websocket_handshake_in_real_time(
+    utd_engine: Engine, creds: Creds
+) -> None:
+    with anyio.fail_after(10):
+        elapsed = await handshake_with_a_silent_server(
+            utd_engine, creds(utd_engine), REAL_CLOSE, 0.3
+        )
+        assert elapsed <= REAL_CLOSE + SLACK
+
+
+async def test_cancel_during_backoff_in_real_time(utd_engine: Engine, creds: Creds) -> None:
+    with anyio.fail_after(10):
+        kwargs = creds(utd_engine, close_timeout=REAL_CLOSE, backoff_base=0.01)
+        assert await cancel_in_backoff(utd_engine, kwargs) <= REAL_CLOSE + SLACK
+
+
+async def test_close_with_a_stalled_engine_in_real_time(utd_engine: Engine, creds: Creds) -> None:
+    with anyio.fail_after(10):
+        elapsed = await close_with_a_stalled_engine(
+            utd_engine, creds(utd_engine, close_timeout=REAL_CLOSE)
+        )
+    assert elapsed <= REAL_CLOSE + SLACK
 
 
 async def test_cancel_while_connected_is_prompt(utd_engine: Engine, creds: Creds) -> None:
