@@ -14,7 +14,11 @@ Rules it keeps:
   reply (each bounded by ``control_timeout``);
 - messages that arrived before a close frame are returned first; the close is reported by the
   next `receive` as `WebSocketClosed`;
-- a message above ``max_message`` closes the socket with 1009 instead of buffering on.
+- a message above ``max_message`` closes the socket with 1009 instead of buffering on;
+- complete, unmasked text frames (nearly all traffic) are read by the fast path of
+  `utd_trio._protocol._ws_frames` while wsproto holds nothing; from the first frame of any
+  other kind, the rest of the read goes to wsproto, which handles everything until it is idle
+  again, so frames come out in wire order and every rule above is wsproto's as before.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
 from .._backend import ByteStream, StreamBroken
 from .._errors import ErrorCode, UTDStreamError
+from .._protocol._ws_frames import peel_text_frames, wsproto_idle
 
 __all__ = ["HandshakeRejected", "WebSocket", "WebSocketClosed"]
 
@@ -79,8 +84,10 @@ class WebSocket:
         max_message: int,
         receive_buffer: int,
         control_timeout: float,
+        fast_path: bool = True,
     ) -> None:
         self._stream = stream
+        self._fast_path = fast_path
         self._proto = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
         self._max_message = max_message
         self._receive_buffer = receive_buffer
@@ -104,8 +111,12 @@ class WebSocket:
         max_message: int,
         receive_buffer: int,
         control_timeout: float,
+        fast_path: bool = True,
     ) -> WebSocket:
         """Run the opening handshake on ``stream`` and return the open connection.
+
+        ``fast_path=False`` leaves every frame to wsproto (the reference the differential
+        tests compare the fast path with).
 
         Raises:
             HandshakeRejected: the server answered with an HTTP status other than 101.
@@ -116,6 +127,7 @@ class WebSocket:
             max_message=max_message,
             receive_buffer=receive_buffer,
             control_timeout=control_timeout,
+            fast_path=fast_path,
         )
         await ws._handshake(host, resource)
         return ws
@@ -136,6 +148,13 @@ class WebSocket:
         data = await self._read()
         if data is None:
             raise self._closed_with(CLOSE_ABNORMAL, "connection lost without a close frame")
+        if self._fast_path and wsproto_idle(self._proto):
+            # Text frames no bigger than the guard: one is never above it in characters.
+            messages, used = peel_text_frames(data, self._max_message)
+            if used == len(data):
+                return cast("list[str | bytes]", messages)
+            self._proto.receive_data(data[used:] if used else data)
+            return await self._take_events(cast("list[str | bytes]", messages))
         self._proto.receive_data(data)
         return await self._take_events()
 
@@ -149,8 +168,10 @@ class WebSocket:
             return None
         return data if isinstance(data, bytes) else bytes(data)
 
-    async def _take_events(self) -> list[str | bytes]:
-        messages: list[str | bytes] = []
+    async def _take_events(self, messages: list[str | bytes] | None = None) -> list[str | bytes]:
+        """Drain wsproto's events after ``messages`` (those the fast path read before them)."""
+        if messages is None:
+            messages = []
         for event in self._proto.events():
             if isinstance(event, _MESSAGES):
                 data = event.data
