@@ -276,3 +276,38 @@ def test_classify_error_frame_reads_retry_after() -> None:
 )
 def test_parse_retry_after(header: str | None, expected: float | None) -> None:
     assert parse_retry_after(header) == expected
+
+
+def test_transport_error_is_the_one_mapping_of_transport_failures() -> None:
+    import ssl
+
+    from utd_trio._errors import UnfixableTransportError
+    from utd_trio._protocol._classify import transport_error
+
+    refused = ConnectionRefusedError(111, "Connection refused")
+    wrapped = OSError("All connection attempts failed")
+    wrapped.__cause__ = refused
+    # Refused on loopback: nothing listens there, a retry cannot help.
+    local = transport_error(wrapped, "GET http://127.0.0.1:1/x", "cannot connect", host="127.0.0.1")
+    assert isinstance(local, UnfixableTransportError)
+    assert "is the engine running" in local.message
+    # Refused elsewhere: a blip the supervisor may retry.
+    remote = transport_error(
+        wrapped, "GET http://example.net/x", "cannot connect", host="example.net"
+    )
+    assert type(remote) is not UnfixableTransportError
+    assert remote.code is ErrorCode.NETWORK
+    # A certificate that does not verify is never retried, on any host.
+    cert = transport_error(
+        ssl.SSLCertVerificationError("certificate verify failed"),
+        "WebSocket wss://example.net",
+        "TLS handshake failed",
+        host="example.net",
+    )
+    assert isinstance(cert, UnfixableTransportError)
+    # Anything else: a plain NETWORK error naming where it happened.
+    other = transport_error(
+        OSError("reset"), "POST http://127.0.0.1:9/x", "reset", host="127.0.0.1"
+    )
+    assert type(other) is not UnfixableTransportError
+    assert other.message == "POST http://127.0.0.1:9/x: reset"

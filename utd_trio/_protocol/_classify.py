@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from .._errors import ErrorCode, UTDStreamError
+from .._errors import ErrorCode, UnfixableTransportError, UTDStreamError
 from . import _vocab as v
 from ._parse import parse_float, parse_int, parse_object, parse_str
+from ._urls import is_loopback
 
 _DISABLED_WORDS = ("not enabled", "not available", "disabled")
 
@@ -132,6 +133,23 @@ def transport_message(failure: TransportFailure | None, where: str, detail: str)
     if failure == "refused":
         return f"{where}: connection refused; is the engine running at this URL?"
     return f"{where}: {detail}"
+
+
+def transport_error(
+    exc: BaseException, where: str, detail: str, *, host: str | None
+) -> UTDStreamError:
+    """A failed exchange below the protocol (dial, TLS, HTTP transport) as a NETWORK error.
+
+    The one mapping of transport exceptions, used by the REST client and the WebSocket dial:
+    an `UnfixableTransportError` (the supervisor stops instead of retrying) when the
+    certificate does not verify, or when a connection to a loopback ``host`` is refused
+    (nothing listens there: a wrong port, not a blip); a plain NETWORK error otherwise.
+    """
+    failure = transport_failure(exc)
+    message = transport_message(failure, where, detail)
+    if failure == "certificate" or (failure == "refused" and is_loopback(host)):
+        return UnfixableTransportError(ErrorCode.NETWORK, message)
+    return UTDStreamError(ErrorCode.NETWORK, message)
 
 
 def parse_retry_after(header: str | None) -> float | None:

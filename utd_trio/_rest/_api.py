@@ -20,12 +20,12 @@ from urllib.parse import urlsplit
 import anyio
 import httpx
 
-from .._errors import ErrorCode, UnfixableTransportError, UTDStreamError
+from .._errors import ErrorCode, UTDStreamError
 from .._models import Session
 from .._protocol import _vocab as v
-from .._protocol._classify import transport_failure, transport_message
+from .._protocol._classify import transport_error
 from .._protocol._parse import parse_session
-from .._protocol._urls import check_base_url, is_loopback
+from .._protocol._urls import check_base_url
 from .._protocol._validate import (
     check_bool,
     check_identity,
@@ -311,14 +311,10 @@ class UTDApi(RestVerbs, ChannelBackend):
             ) from exc
         except httpx.TransportError as exc:
             logger.debug("%s failed: %s", where, type(exc).__name__)
-            failure = transport_failure(exc)
             detail = f"{type(exc).__name__}: {_root_cause(exc)}"
-            if failure is None:
-                raise UTDStreamError(ErrorCode.NETWORK, f"{where}: {detail}") from exc
-            message = transport_message(failure, f"{method} {_plain_url(url)}", detail)
-            if failure == "certificate" or is_loopback(urlsplit(url).hostname):
-                raise UnfixableTransportError(ErrorCode.NETWORK, message) from exc
-            raise UTDStreamError(ErrorCode.NETWORK, message) from exc
+            raise transport_error(
+                exc, f"{method} {_plain_url(url)}", detail, host=urlsplit(url).hostname
+            ) from exc
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
             raise UTDStreamError(
                 ErrorCode.PROTOCOL, f"{where}: {type(exc).__name__}: {exc}"

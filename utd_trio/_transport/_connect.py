@@ -13,13 +13,13 @@ from typing import NoReturn, cast
 import anyio
 
 from .._backend import ByteStream, StreamBroken, open_stream
-from .._errors import ErrorCode, UnfixableTransportError, UTDStreamError
+from .._errors import ErrorCode, UTDStreamError
 from .._models import Session
 from .._protocol import _vocab as v
-from .._protocol._classify import classify, close_error, transport_failure, transport_message
+from .._protocol._classify import classify, close_error, transport_error
 from .._protocol._codec import Frame, decode_frame, event_key
 from .._protocol._parse import parse_float, parse_object, parse_str, parse_time
-from .._protocol._urls import is_loopback, redact_url, upgrade_target, ws_url_with_token
+from .._protocol._urls import redact_url, upgrade_target, ws_url_with_token
 from .._protocol._validate import check_bool, check_instance, check_seconds
 from ._client import ConnectionStats, Hello, SignalClient
 from ._tls import default_ssl_context
@@ -78,16 +78,12 @@ async def _open_stream(url: str, ssl_context: ssl.SSLContext | None) -> tuple[By
 
 
 def _dial_error(exc: BaseException, url: str, detail: str) -> UTDStreamError:
-    """A failed dial of the WebSocket; unfixable when the cert or a loopback port refuses."""
-    failure = transport_failure(exc)
+    """A failed dial of the WebSocket (see `transport_error`)."""
     target = upgrade_target(url)
-    if failure is None:
-        return UTDStreamError(ErrorCode.NETWORK, detail)
     scheme = "wss" if target.secure else "ws"
-    message = transport_message(failure, f"WebSocket {scheme}://{target.host_header}", detail)
-    if failure == "certificate" or is_loopback(target.host):
-        return UnfixableTransportError(ErrorCode.NETWORK, message)
-    return UTDStreamError(ErrorCode.NETWORK, message)
+    return transport_error(
+        exc, f"WebSocket {scheme}://{target.host_header}", detail, host=target.host
+    )
 
 
 async def _wait_hello(ws: WebSocket, stats: ConnectionStats) -> tuple[Hello, list[str | bytes]]:
