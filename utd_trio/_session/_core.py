@@ -18,12 +18,13 @@ from typing import Any
 import anyio
 
 from .._errors import ErrorCode, UTDStreamError
-from .._events import CapabilitiesChanged, Connected, Disconnected, Event
+from .._events import Connected, Disconnected, Event
 from .._models import Capabilities, ConnectionState, PlanLimits, Session
 from .._protocol import _vocab as v
+from .._protocol._capabilities import CapabilityState
 from .._protocol._codec import Frame, event_key
 from .._protocol._decode_events import decode_event
-from .._protocol._parse import WireFormatError, parse_capabilities, parse_session
+from .._protocol._parse import WireFormatError, parse_session
 from .._protocol._validate import (
     check_choice,
     check_provider_call,
@@ -98,7 +99,7 @@ class SessionCore:
         self._hub = EventHub(backlog=settings.event_buffer)
         self._live = _Live()
         self._closed = False
-        self._capabilities = Capabilities()
+        self._capabilities = CapabilityState()
         self._connect_hooks: list[ConnectHook] = []
         self._event_hooks: list[tuple[EventHook, tuple[type[Event], ...]]] = []
         # Event class -> the hooks that take it, in registration order (built on first use).
@@ -120,22 +121,22 @@ class SessionCore:
     @property
     def capabilities(self) -> Capabilities:
         """The current flags and limits (None fields: unknown)."""
-        return self._capabilities
+        return self._capabilities.current
 
     @property
     def signaling_enabled(self) -> bool | None:
         """Whether calls and presence are enabled; None when the engine did not say."""
-        return self._capabilities.signaling_enabled
+        return self._capabilities.current.signaling_enabled
 
     @property
     def chat_enabled(self) -> bool | None:
         """Whether chat is enabled; None when the engine did not say."""
-        return self._capabilities.chat_enabled
+        return self._capabilities.current.chat_enabled
 
     @property
     def plan_limits(self) -> PlanLimits | None:
         """The plan's limits, or None when the engine did not send them."""
-        return self._capabilities.plan_limits
+        return self._capabilities.current.plan_limits
 
     @property
     def client(self) -> SignalClient | None:
@@ -301,9 +302,8 @@ class SessionCore:
 
     def on_established(self, client: SignalClient, session: Session) -> Connected:
         """Record a new connection generation and publish `Connected`."""
-        old = self._capabilities
-        self._capabilities = session.capabilities
         self.generation += 1
+        changed = self._capabilities.on_session(session, self.generation)
         if self.generation > 1:
             self.reconnects += 1
         self._live.replace(client)
@@ -319,8 +319,8 @@ class SessionCore:
         # a stream waiting for one never receives a stale generation 1 from the backlog.
         if self.generation > 1:
             self._hub.publish(event)
-            if old != self._capabilities:
-                self._hub.publish(CapabilitiesChanged(old, self._capabilities))
+        if changed is not None:
+            self._hub.publish(changed)
         return event
 
     def on_disconnected(self, event: Disconnected) -> None:
@@ -338,7 +338,9 @@ class SessionCore:
     def ingest(self, frame: Frame) -> None:
         """Turn an inbound server frame into a typed event (runs in the receive loop)."""
         if frame.event == _CAPS:
-            self._set_capabilities(parse_capabilities(frame.data))
+            changed = self._capabilities.on_update(frame.data, self.generation)
+            if changed is not None:
+                self._hub.publish(changed)
             return
         try:
             event = decode_event(frame.event, frame.data)
@@ -356,9 +358,3 @@ class SessionCore:
                 return
             event = maybe
         self._hub.publish(event)
-
-    def _set_capabilities(self, new: Capabilities) -> None:
-        old = self._capabilities
-        self._capabilities = new
-        if old != new and self.generation > 0:
-            self._hub.publish(CapabilitiesChanged(old, new))
