@@ -5,10 +5,11 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError, dataclass
 from typing import Any, cast
 
 from .._errors import ErrorCode, UTDStreamError
+from .._events import Event
 from . import _vocab as v
 
 _MAX = v.MAX_FRAME_BYTES
@@ -19,13 +20,77 @@ def event_key(name: str) -> str:
     return name.replace("_", ".")
 
 
-@dataclass(frozen=True, slots=True)
 class Frame:
-    """A decoded inbound frame. ``event`` is the matching key (see `event_key`)."""
+    """A decoded inbound frame. ``event`` is the matching key (see `event_key`).
+
+    Immutable; two frames are equal when ``event``, ``data`` and ``ref`` are, and ``match``
+    takes them in that order. ``record`` is the typed event when the frame was decoded by the
+    fast path of `utd_trio._protocol._hot_events` (None otherwise); such a frame decodes
+    ``data`` from its text only when it is first read.
+    """
+
+    __slots__ = ("_data", "_text", "event", "record", "ref")
+    __match_args__ = ("event", "data", "ref")
 
     event: str
-    data: dict[str, Any]
-    ref: str | None = None
+    ref: str | None
+    record: Event | None
+    _data: dict[str, Any] | None
+    _text: str
+
+    def __init__(self, event: str, data: dict[str, Any], ref: str | None = None) -> None:
+        _set_event(self, event)
+        _set_data(self, data)
+        _set_ref(self, ref)
+        _set_record(self, None)
+        _set_text(self, "")
+
+    @classmethod
+    def decoded(cls, event: str, ref: str | None, text: str, record: Event) -> Frame:
+        """A frame of ``text`` whose typed event ``record`` is known; ``data`` waits."""
+        frame = _new(cls)
+        _set_event(frame, event)
+        _set_data(frame, None)
+        _set_ref(frame, ref)
+        _set_record(frame, record)
+        _set_text(frame, text)
+        return frame
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The frame's ``data`` object (``{}`` when it had none)."""
+        data = self._data
+        if data is None:
+            full = _decode_tolerant(self._text)
+            data = full.data if isinstance(full, Frame) else {}
+            _set_data(self, data)
+        return data
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Frame:
+            return NotImplemented
+        assert isinstance(other, Frame)
+        return (self.event, self.data, self.ref) == (other.event, other.data, other.ref)
+
+    def __hash__(self) -> int:
+        return hash((self.event, self.data, self.ref))  # unhashable, like the dict in it
+
+    def __repr__(self) -> str:
+        return f"Frame(event={self.event!r}, data={self.data!r}, ref={self.ref!r})"
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+_new = object.__new__
+_set_event = (Frame.__dict__["event"]).__set__
+_set_data = (Frame.__dict__["_data"]).__set__
+_set_ref = (Frame.__dict__["ref"]).__set__
+_set_record = (Frame.__dict__["record"]).__set__
+_set_text = (Frame.__dict__["_text"]).__set__
 
 
 class DropReason(enum.Enum):
@@ -56,7 +121,11 @@ def _too_big(text: str) -> bool:
 
 
 def decode_frame(payload: str | bytes) -> Frame | Dropped:
-    """Decode one inbound WebSocket message; never raises."""
+    """Decode one inbound WebSocket message tolerantly (the reference decoder); never raises."""
+    return _decode_tolerant(payload)
+
+
+def _decode_tolerant(payload: str | bytes) -> Frame | Dropped:
     if not isinstance(payload, str):
         return Dropped(DropReason.BINARY)
     if _too_big(payload):

@@ -25,7 +25,7 @@ from .._events import (
     TypingChanged,
 )
 from . import _vocab as v
-from ._codec import event_key
+from ._codec import Frame, event_key
 from ._parse import (
     WireFormatError,
     get_field,
@@ -176,3 +176,14 @@ def decode_event(key: str, data: Data) -> Event | None:
     # Keys from decode_frame are already normalised; a raw wire name works too.
     decoder = DECODERS.get(key) or DECODERS.get(event_key(key))
     return decoder(data) if decoder is not None else None
+
+
+def frame_event(frame: Frame) -> Event | None:
+    """The typed event of ``frame``: the one the fast path decoded, else `decode_event`'s.
+
+    Raises:
+        WireFormatError: a known event lacks a field it cannot exist without.
+
+    """
+    record = frame.record
+    return record if record is not None else decode_event(frame.event, frame.data)

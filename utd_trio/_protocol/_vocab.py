@@ -120,6 +120,18 @@ REJECT_DECLINED: Final = "declined"
 REJECT_BUSY: Final = "busy"
 REJECT_REASONS: Final = (REJECT_DECLINED, REJECT_BUSY)
 
+# --- Server event payload fields (protocol §7; the hot events' canonical shape) [v1] ------
+FIELD_ID: Final = "id"  # a message's id
+FIELD_SEQ: Final = "seq"  # a message's place in its conversation
+FIELD_FROM: Final = "from"  # the sender of a message or of a typing indicator
+FIELD_CREATED_AT: Final = "created_at"
+FIELD_USER_ID: Final = "user_id"  # presence.update, receipt
+FIELD_ONLINE: Final = "online"
+FIELD_LAST_SEEN_AT: Final = "last_seen_at"
+FIELD_STATUS: Final = "status"  # a receipt's "delivered" or "read"
+FIELD_AT: Final = "at"  # when a receipt was given
+RECEIPT_DELIVERED: Final = "delivered"  # a receipt without a status
+
 # --- Hello fields [v1] --------------------------------------------------------------------
 HELLO_SOCKET_ID: Final = "socket_id"
 HELLO_USER_ID: Final = "user_id"
