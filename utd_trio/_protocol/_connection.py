@@ -25,7 +25,8 @@ from typing import Any, Final
 from .._errors import ErrorCode, UTDStreamError
 from . import _vocab as v
 from ._classify import classify_error_frame
-from ._codec import Dropped, DropReason, Frame, decode_frame, encode_frame, event_key
+from ._codec import Dropped, DropReason, Frame, encode_frame, event_key
+from ._hot_events import decode_inbound
 
 __all__ = [
     "CloseInfo",
@@ -152,7 +153,7 @@ class ConnectionMachine:
         """One inbound message: a `Reply` to resolve, a `Frame` for the session, or None."""
         self.last_seen = now
         self.stats.frames_received += 1
-        frame = decode_frame(message)
+        frame = decode_inbound(message)
         if isinstance(frame, Dropped):
             self.stats.count_drop(frame.reason)
             return None

@@ -23,7 +23,7 @@ from .._models import Capabilities, ConnectionState, PlanLimits, Session
 from .._protocol import _vocab as v
 from .._protocol._capabilities import CapabilityState
 from .._protocol._codec import Frame, event_key
-from .._protocol._decode_events import decode_event
+from .._protocol._decode_events import frame_event
 from .._protocol._parse import WireFormatError, parse_session
 from .._protocol._validate import (
     check_choice,
@@ -343,7 +343,7 @@ class SessionCore:
                 self._hub.publish(changed)
             return
         try:
-            event = decode_event(frame.event, frame.data)
+            event = frame_event(frame)
         except WireFormatError as exc:
             self.stats.count_drop("malformed_event")
             log.debug("dropped malformed %s frame: %s", frame.event, exc)
