@@ -2,10 +2,11 @@
 
 Byte streams of server frames (text, binary, fragments, pings, pongs, closes, masked frames,
 reserved bits, bad UTF-8, bad opcodes, every length encoding, garbage) are cut into reads at
-frame boundaries and at random places, and fed to two `WebSocket`s over an in-memory stream:
-one with the fast path (``utd_trio._protocol._ws_frames``), one with wsproto alone. What each
-`receive` returned, the close each one ended with and every byte each one sent back (pongs,
-close replies) must be the same.
+frame boundaries and at random places (text frames cut mid-header and mid-payload, which the
+fast path keeps across reads, get a generator of their own), and fed to two `WebSocket`s
+over an in-memory stream: one with the fast path (``utd_trio._protocol._ws_frames``), one
+with wsproto alone. What each `receive` returned, the close each one ended with and every
+byte each one sent back (pongs, close replies) must be the same.
 
 ``UTD_WS_EXAMPLES=5000 uv run pytest tests/unit/test_ws_fastpath_differential.py`` runs a long one.
 """
@@ -16,6 +17,7 @@ import itertools
 import os
 import struct
 from dataclasses import dataclass, field
+from typing import cast
 
 import pytest
 import trio
@@ -24,7 +26,7 @@ from hypothesis import strategies as st
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, Request
 
-from utd_trio._protocol._ws_frames import peel_text_frames, wsproto_idle
+from utd_trio._protocol._ws_frames import FAST_FRAME_CAP, peel_text_frames, wsproto_idle
 from utd_trio._transport._websocket import WebSocket, WebSocketClosed
 
 EXAMPLES = int(os.environ.get("UTD_WS_EXAMPLES", "100"))
@@ -119,8 +121,11 @@ Transcript = list[object]
 
 async def transcript(
     reads: list[bytes], with_101: bytes, max_message: int, fast: bool
-) -> Transcript:
-    """Every `receive` result, the close, and the frames the client sent after the upgrade."""
+) -> tuple[Transcript, int]:
+    """Every `receive` result, the close, and the frames the client sent after the upgrade.
+
+    Also how many messages the fast path read.
+    """
     stream = ScriptedStream(list(reads), with_101)
     ws = await WebSocket.connect(
         stream,
@@ -141,14 +146,16 @@ async def transcript(
     # Client frames are masked with random keys: compare what the server end reads of them.
     stream.server.receive_data(bytes(stream.sent))
     out.append(("sent", list(stream.server.events())))
-    return out
+    return out, ws.fast_messages
 
 
-async def compare(reads: list[bytes], with_101: bytes = b"", max_message: int = 1 << 20) -> None:
-    """Fast path and wsproto alone must agree on ``reads``."""
-    expected = await transcript(reads, with_101, max_message, fast=False)
-    got = await transcript(reads, with_101, max_message, fast=True)
+async def compare(reads: list[bytes], with_101: bytes = b"", max_message: int = 1 << 20) -> int:
+    """Fast path and wsproto alone must agree on ``reads``; how many messages were fast."""
+    expected, none = await transcript(reads, with_101, max_message, fast=False)
+    got, fast = await transcript(reads, with_101, max_message, fast=True)
+    assert none == 0
     assert got == expected
+    return fast
 
 
 def cut(data: bytes, points: list[int]) -> list[bytes]:
@@ -364,17 +371,124 @@ def test_wsproto_idle_follows_wsproto_state() -> None:
         assert wsproto_idle(client) is idle, chunk
 
 
-def test_the_fast_path_reads_plain_text_frames(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_fast_path_reads_plain_text_frames() -> None:
     """The differential tests would pass trivially if the fast path never ran."""
-    from utd_trio._transport import _websocket
+    reads = [text("a") + text("b"), frame(b"x", opcode=0x9) + text("c"), text("d")]
+    assert trio.run(compare, reads) == 3  # "c" is wsproto's: it follows the ping
+    split = text("é" * 100) + text("b")
+    assert trio.run(compare, [split[:1], split[1:3], split[3:50], split[50:]]) == 2
 
-    peeled: list[int] = []
 
-    def counting(data: bytes, limit: int) -> tuple[list[str], int]:
-        texts, used = peel_text_frames(data, limit)
-        peeled.append(len(texts))
-        return texts, used
+def test_a_stream_cut_into_64k_reads_goes_through_the_fast_path() -> None:
+    """The fast path keeps the frame a read cuts: nearly every message of a stream is fast.
 
-    monkeypatch.setattr(_websocket, "peel_text_frames", counting)
-    trio.run(compare, [text("a") + text("b"), frame(b"x", opcode=0x9) + text("c"), text("d")])
-    assert peeled == [2, 0, 1]
+    Before it did, wsproto took the cut frame and everything after it (wsproto was never idle
+    again): 165 fast messages out of 5,000.
+    """
+    messages = [
+        f'{{"event":"message.new","seq":{i},"body":"{"é" * (i % 97)}"}}' for i in range(5000)
+    ]
+    messages[1234] = "x" * 200_000  # a frame longer than three reads
+    data = b"".join(text(m) for m in messages)
+    reads = [data[i : i + 65536] for i in range(0, len(data), 65536)]
+    assert len(reads) > 10
+
+    async def main() -> None:
+        fast = await compare(reads)
+        assert fast >= 0.99 * len(messages)
+        assert fast == len(messages)
+        got, _ = await transcript(reads, b"", 1 << 20, fast=True)
+        assert [m for batch in got[:-2] for m in cast("list[str]", batch)] == messages
+
+    trio.run(main)
+
+
+# --- frames cut across reads ----------------------------------------------------------------
+
+LONG = st.sampled_from(["a", "é", "€", "😀", "aé€😀"])
+
+
+@st.composite
+def fast_frame(draw: st.DrawFn) -> bytes:
+    """Mostly text frames of the fast kind and every length form, some with bad UTF-8 inside."""
+    kind = draw(st.integers(0, 9))
+    if kind <= 3:
+        return text(draw(words))
+    if kind <= 5:
+        return text(draw(LONG) * draw(st.integers(30, 400)))
+    if kind == 6:
+        return text(draw(LONG) * draw(st.integers(16_000, 20_000)))  # 64-bit length
+    if kind == 7:  # bad bytes somewhere in a long payload, or a character cut at its end
+        body = (draw(LONG) * draw(st.integers(40, 3000))).encode()
+        at = draw(st.integers(0, len(body)))
+        bad = draw(st.sampled_from(BAD_UTF8))
+        return frame(body[:at] + bad + body[at:] if draw(st.booleans()) else body + bad)
+    if kind == 8:
+        return frame("é€😀".encode() * draw(st.integers(1, 300)) + b"\xf0\x9f")  # cut at the end
+    return draw(any_frame())
+
+
+def _reads(data: bytes, points: list[int], tiny: list[int]) -> list[bytes]:
+    """``data`` cut at ``points``, with runs of 1-3 byte reads at ``tiny`` (inside headers)."""
+    edges = list(points)
+    for p in tiny:
+        edges += [p, p + 1, p + 2, p + 4]
+    return cut(data, edges)
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    frames=st.lists(fast_frame(), min_size=1, max_size=10),
+    data=st.data(),
+    max_message=st.sampled_from([1 << 20, 1 << 20, 300, 5]),
+)
+def test_frames_cut_across_reads_agree(
+    frames: list[bytes], data: st.DataObject, max_message: int
+) -> None:
+    stream = b"".join(frames)
+    size = len(stream)
+    at = st.integers(0, size)
+    points = data.draw(st.lists(at, max_size=40))
+    tiny = data.draw(st.lists(at, max_size=4))
+    # Cuts that fall inside a frame: after its first byte, in its header, in its payload.
+    offsets = list(itertools.accumulate(len(f) for f in frames))
+    for start in [0, *offsets[:-1]]:
+        points += [start + d for d in data.draw(st.lists(st.integers(1, 12), max_size=2))]
+
+    async def main() -> None:
+        await compare(_reads(stream, points, tiny), b"", max_message)
+
+    trio.run(main)
+
+
+def test_fast_frames_cut_everywhere_agree() -> None:
+    """Two frames cut at every byte, and read one byte at a time."""
+    for payload in [b"hi", "é€😀".encode() * 50, b"a\xffb" * 50, "é".encode() * 40 + b"\xc3"]:
+        stream = frame(payload) + text("next") + frame(b"p", opcode=0x9)
+
+        async def main(stream: bytes = stream) -> None:
+            for i in range(1, len(stream)):
+                await compare([stream[:i], stream[i:]])
+                await compare([stream[:i], stream[i : i + 7], stream[i + 7 :]])
+            await compare([stream[i : i + 1] for i in range(len(stream))])
+
+        trio.run(main)
+
+
+@pytest.mark.parametrize("size", [FAST_FRAME_CAP, FAST_FRAME_CAP + 1])
+def test_frames_at_the_cap_cut_across_reads_agree(size: int) -> None:
+    """Up to the cap the fast path keeps a cut frame; above it, the frame is wsproto's."""
+    stream = text("a" * size) + text("b") + text("é" * 1000)
+    reads = [stream[i : i + 65536] for i in range(0, len(stream), 65536)]
+
+    async def main() -> None:
+        fast = await compare(reads, max_message=2 << 20)
+        assert fast == (3 if size <= FAST_FRAME_CAP else 0)
+        await compare(reads, max_message=size - 1)  # 1009 either way
+        await compare(reads, max_message=size)
+
+    trio.run(main)

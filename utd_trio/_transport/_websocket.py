@@ -15,8 +15,9 @@ Rules it keeps:
 - messages that arrived before a close frame are returned first; the close is reported by the
   next `receive` as `WebSocketClosed`;
 - a message above ``max_message`` closes the socket with 1009 instead of buffering on;
-- complete, unmasked text frames (nearly all traffic) are read by the fast path of
-  `utd_trio._protocol._ws_frames` while wsproto holds nothing; from the first frame of any
+- unmasked text frames up to ``FAST_FRAME_CAP`` (nearly all traffic) are read by the fast path
+  of `utd_trio._protocol._ws_frames` while wsproto holds nothing, including a frame cut by
+  the end of a read (kept until the next read completes it); from the first frame of any
   other kind, the rest of the read goes to wsproto, which handles everything until it is idle
   again, so frames come out in wire order and every rule above is wsproto's as before.
 """
@@ -44,7 +45,7 @@ from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
 from .._backend import ByteStream, StreamBroken
 from .._errors import ErrorCode, UTDStreamError
-from .._protocol._ws_frames import peel_text_frames, wsproto_idle
+from .._protocol._ws_frames import FAST_FRAME_CAP, TextFrameReader, wsproto_idle
 
 __all__ = ["HandshakeRejected", "WebSocket", "WebSocketClosed"]
 
@@ -97,6 +98,10 @@ class WebSocket:
         self._part_size = 0
         self._pending: list[str | bytes] = []
         self._closed: WebSocketClosed | None = None
+        # Text frames no bigger than the guard: one is never above it in characters.
+        self._fast = TextFrameReader(min(max_message, FAST_FRAME_CAP))
+        self.fast_messages = 0
+        """How many messages the fast path read (for tests and benchmarks)."""
 
     def __repr__(self) -> str:
         return f"<WebSocket {self._proto.state.name.lower()}>"
@@ -148,13 +153,19 @@ class WebSocket:
         data = await self._read()
         if data is None:
             raise self._closed_with(CLOSE_ABNORMAL, "connection lost without a close frame")
-        if self._fast_path and wsproto_idle(self._proto):
-            # Text frames no bigger than the guard: one is never above it in characters.
-            messages, used = peel_text_frames(data, self._max_message)
-            if used == len(data):
-                return cast("list[str | bytes]", messages)
-            self._proto.receive_data(data[used:] if used else data)
-            return await self._take_events(cast("list[str | bytes]", messages))
+        if self._fast_path and (self._fast.holding or wsproto_idle(self._proto)):
+            texts, rest = self._fast.feed(data)
+            messages = cast("list[str | bytes]", texts)
+            self.fast_messages += len(messages)
+            if not rest:
+                return messages
+            # A held frame with bad UTF-8 comes back as its reads: wsproto sees them as it
+            # would have (their events are its fragments, no message, no close).
+            for earlier in rest[:-1]:
+                self._proto.receive_data(earlier)
+                await self._take_events(messages)
+            self._proto.receive_data(rest[-1])
+            return await self._take_events(messages)
         self._proto.receive_data(data)
         return await self._take_events()
 
