@@ -178,6 +178,9 @@ async def open_engine(
 ) -> AsyncGenerator[Engine]:
     """Run a reference engine on ``host:port`` (numeric address; port 0 = pick one).
 
+    Runs on the event loop that enters it: ``trio.run`` (hypercorn's Trio server), or
+    ``asyncio.run`` and uvloop (hypercorn's asyncio server), with the same behaviour, fault
+    injection and TLS; its timers use the loop's clock (``autojump_clock`` under Trio).
     ``projects=None`` serves :data:`DEFAULT_PROJECT`; otherwise the first project is the
     default for control methods. ``tls=True`` serves HTTPS/WSS with a throwaway trustme CA
     (trust it via :meth:`Engine.client_ssl_context`). ``mint_rate_limit`` is per identity per
