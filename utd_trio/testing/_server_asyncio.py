@@ -59,6 +59,7 @@ class AsyncioListener:
         context = WorkerContext(None)
         wrapped = hypercorn_app(app)
         connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
+        stopping = False
 
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             task = asyncio.current_task()
@@ -76,6 +77,12 @@ class AsyncioListener:
                 connections[task] = writer
             try:
                 await TCPServer(wrapped, loop, config, context, {}, reader, writer).run()
+            except asyncio.CancelledError:
+                # Only `_stop` cancels these tasks. Ending normally matters on Python 3.11,
+                # whose start_server callback calls task.exception() on a cancelled task and
+                # logs the CancelledError that raises as an error.
+                if not stopping:
+                    raise
             finally:
                 table.discard(peer, abort)
                 if task is not None:
@@ -95,6 +102,7 @@ class AsyncioListener:
             task_status.started()
             await anyio.sleep_forever()
         finally:
+            stopping = True
             server.close()
             with anyio.CancelScope(shield=True):
                 await _stop(connections, config.graceful_timeout)
