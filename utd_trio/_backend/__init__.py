@@ -6,7 +6,9 @@ anyio would make slower on a hot path is chosen here once per session, at run ti
 running loop (as httpcore's ``_backends/auto.py`` does):
 
 - `open_stream`: the TCP (+TLS) byte stream under a WebSocket — Trio's own
-  ``SocketStream``/``SSLStream`` on Trio, anyio's streams on asyncio;
+  ``SocketStream``/``SSLStream`` on Trio, an asyncio transport and protocol on asyncio;
+- `Waiter`: a request's reply slot with its timeout — ``trio.Event`` under Trio's own
+  ``move_on_after``, a future with a ``call_later`` timer on asyncio;
 - `current_clock`: the loop's clock function, looked up once, not per call;
 - `ParkingLot`: the wake-up primitive of the event streams — ``trio.lowlevel.ParkingLot`` on
   Trio, a futures-based lot on asyncio (anyio has none, and ``anyio.Event`` per wait costs an
@@ -15,13 +17,16 @@ running loop (as httpcore's ``_backends/auto.py`` does):
 
 from ._lot import ParkingLot
 from ._select import Backend, current_backend, current_clock
-from ._streams import ByteStream, StreamBroken, open_stream
+from ._streams import open_stream
+from ._streams_base import ByteStream, StreamBroken
+from ._waiter import Waiter
 
 __all__ = [
     "Backend",
     "ByteStream",
     "ParkingLot",
     "StreamBroken",
+    "Waiter",
     "current_backend",
     "current_clock",
     "open_stream",

@@ -21,7 +21,7 @@ from typing import Any
 
 import anyio
 
-from .._backend import current_clock
+from .._backend import Waiter, current_clock
 from .._errors import ErrorCode, UTDStreamError
 from .._protocol import _vocab as v
 from .._protocol._codec import Frame
@@ -41,7 +41,7 @@ log = logging.getLogger("utd_trio.client")
 
 @dataclass(eq=False)
 class _Pending:
-    done: anyio.Event = field(default_factory=anyio.Event)
+    done: Waiter = field(default_factory=Waiter)
     data: dict[str, Any] | None = None
     error: UTDStreamError | None = None
 
@@ -127,14 +127,16 @@ class SignalClient:
         ref, text = self._proto.request(event, data)
         slot = self._waiters[ref] = _Pending()
         limit = self._request_timeout if timeout is None else timeout
+        deadline = self._now() + limit
         try:
-            with anyio.move_on_after(limit) as scope:
-                await self._send(text)
-                await slot.done.wait()
+            # The send is shielded and bounded on its own (see `_send`); the wait for the
+            # reply has what is left of the request's time.
+            await self._send(text)
+            replied = await slot.done.wait(max(deadline - self._now(), 0.0))
         finally:
             del self._waiters[ref]
             self._proto.forget(ref)
-        if scope.cancelled_caught and not slot.done.is_set():
+        if not replied:
             raise UTDStreamError(ErrorCode.TIMEOUT, f"{event}: no reply within {limit:g} s")
         if slot.error is not None:
             raise slot.error
@@ -179,6 +181,12 @@ class SignalClient:
         info = self._proto.close_info
         if info is not None:
             raise UTDStreamError(ErrorCode.NETWORK, "connection is closed", status=info.code)
+        try:
+            if self._ws.send_text_now(text):  # asyncio, nothing queued: written, no await
+                self._proto.sent()
+                return
+        except WebSocketClosed as exc:
+            raise self._closed_while_sending(exc) from None
         # Shielded: a cancelled caller must not leave half a frame on the wire. Bounded: a
         # peer that stops reading kills this connection rather than hanging the sender. One
         # scope does both (a shield keeps outer cancellation out, not the scope's own deadline).
@@ -187,17 +195,18 @@ class SignalClient:
             try:
                 await self._ws.send_text(text)
             except WebSocketClosed as exc:
-                # Mark the client closed now, not when the receive loop notices: callers
-                # decide on a resend by `is_closed`.
-                self._finish(CloseInfo(exc.code, f"connection closed while sending: {exc.reason}"))
-                raise UTDStreamError(
-                    ErrorCode.NETWORK, "connection is closed", status=exc.code
-                ) from None
+                raise self._closed_while_sending(exc) from None
         if scope.cancelled_caught:
             with anyio.CancelScope(shield=True):
                 await self._kill("send stalled: the engine stopped reading")
             raise UTDStreamError(ErrorCode.NETWORK, "send stalled; connection dropped")
         self._proto.sent()
+
+    def _closed_while_sending(self, exc: WebSocketClosed) -> UTDStreamError:
+        # Mark the client closed now, not when the receive loop notices: callers decide on
+        # a resend by `is_closed`.
+        self._finish(CloseInfo(exc.code, f"connection closed while sending: {exc.reason}"))
+        return UTDStreamError(ErrorCode.NETWORK, "connection is closed", status=exc.code)
 
     async def _receive_loop(self, initial: list[str | bytes], scope: anyio.CancelScope) -> None:
         """Read until the connection ends, inside ``scope``.

@@ -250,6 +250,27 @@ class WebSocket:
         """
         await self._send(TextMessage(text))
 
+    def send_text_now(self, text: str) -> bool:
+        """Send one text message without waiting, if the stream takes it at once.
+
+        False (nothing sent) when another send holds the lock or the stream would have to
+        wait (always on Trio): use `send_text` then. With nothing to await there is no
+        half-written frame to fear, so the caller needs no shield or deadline.
+
+        Raises:
+            WebSocketClosed: the connection has ended or is closing.
+        """
+        if self._send_lock.locked() or not self._stream.can_write_now():
+            return False
+        if self._closed is not None:
+            raise self._closed
+        try:
+            data = self._proto.send(TextMessage(text))
+        except LocalProtocolError:
+            raise WebSocketClosed(CLOSE_ABNORMAL, "connection is closing") from None
+        self._stream.write_now(data)
+        return True
+
     async def send_close(self, code: int, reason: str = "") -> None:
         """Start the closing handshake (no-op when it has begun); the reader sees the reply."""
         if self._proto.state is ConnectionState.OPEN:

@@ -1,0 +1,39 @@
+"""The byte-stream surface the WebSocket layer needs, and its one error."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+__all__ = ["ByteStream", "StreamBroken"]
+
+
+class StreamBroken(Exception):
+    """The connection under a stream failed or was closed (``__cause__`` says how)."""
+
+
+class ByteStream(Protocol):
+    """What the WebSocket layer needs of a connection."""
+
+    async def receive_some(self, max_bytes: int) -> bytes | bytearray:
+        """Up to ``max_bytes`` bytes; ``b""`` once the peer has closed its side."""
+        ...
+
+    async def send_all(self, data: bytes) -> None:
+        """Write all of ``data``."""
+        ...
+
+    def can_write_now(self) -> bool:
+        """Whether `write_now` may be used: the stream takes bytes without awaiting.
+
+        True on an open asyncio transport that applies no back-pressure (asyncio buffers
+        writes); always False for a stream that must await to write (Trio's).
+        """
+        ...
+
+    def write_now(self, data: bytes) -> None:
+        """Hand all of ``data`` to the transport at once (only after `can_write_now`)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close now, without waiting on the peer; never raises."""
+        ...
