@@ -95,6 +95,31 @@ def test_pings_every_interval_and_death_after_interval_plus_timeout() -> None:
     assert not conn.alive(161.0)
 
 
+def test_the_read_deadline_is_the_silence_check_and_pings_are_their_own_timer() -> None:
+    conn = machine(now=100.0)
+    assert conn.dead_deadline() == 135.0
+    assert conn.dead(134.0) is None
+    assert conn.ping(124.0) is None  # not due: the schedule stays
+    assert conn.next_ping() == 125.0
+    ping = conn.ping(125.0)
+    assert ping is not None
+    assert json.loads(ping)["event"] == "ping"
+    assert conn.next_ping() == 150.0
+    assert conn.ping(125.0) is None  # one ping per due time
+    conn.receive(engine(ping), 125.5)  # the pong moves the read deadline forward
+    assert conn.dead_deadline() == 160.5
+    assert conn.dead(160.0) is None
+    reason = conn.dead(160.5)
+    assert reason is not None
+    assert "35.0 s" in reason
+
+
+def test_a_timer_firing_a_hair_early_counts_as_on_time() -> None:
+    conn = machine(now=0.0)
+    assert conn.dead(35.0 - 1e-4) is not None
+    assert conn.ping(25.0 - 1e-4) is not None
+
+
 def test_the_end_fails_every_waiting_request_once() -> None:
     conn = machine()
     first, _ = conn.request("a", {})

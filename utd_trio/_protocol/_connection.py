@@ -10,8 +10,10 @@ moves the bytes and wakes the waiters.
   ``error`` classified by §3); refs nobody waits for are ignored (an error is counted).
 - ``pong`` and a repeated hello are consumed here; every other frame is an event for the
   session. Malformed messages are dropped and counted (§9).
-- Liveness: any inbound message proves life. A ping is due every ``heartbeat_interval``; no
-  inbound message for ``heartbeat_interval + heartbeat_timeout`` means the peer is dead.
+- Liveness: any inbound message proves life. A ping is due every ``heartbeat_interval``
+  (`next_ping`, `ping`); no inbound message for ``heartbeat_interval + heartbeat_timeout``
+  means the peer is dead (`dead_deadline`, `dead`). The shell runs the silence check as the
+  deadline of its read, moved forward once per burst, so only pings need a timer of their own.
 - When the connection ends, every request still waiting fails with NETWORK.
 """
 
@@ -41,6 +43,8 @@ _ESTABLISHED: Final = event_key(v.EV_ESTABLISHED)
 _PONG: Final = event_key(v.EV_PONG)
 _ACK: Final = event_key(v.EV_ACK)
 _ERROR: Final = event_key(v.EV_ERROR)
+
+_CLOCK_SLACK: Final = 1e-3  # a timer firing this early (s) counts as on time
 
 _refs = itertools.count(1)  # refs are unique across connections of the process
 
@@ -176,24 +180,48 @@ class ConnectionMachine:
 
     @property
     def dead_at(self) -> float:
-        """When the peer counts as dead if nothing arrives before."""
+        """When the peer counts as dead if nothing arrives before (= `dead_deadline`)."""
+        return self.dead_deadline()
+
+    def dead_deadline(self) -> float:
+        """The deadline of the shell's read: silent until then means the peer is dead."""
         return self.last_seen + self.hello.heartbeat_interval + self._heartbeat_timeout
 
     def alive(self, now: float) -> bool:
         """Open and heard from within the heartbeat window."""
         return self.close_info is None and now < self.dead_at
 
+    def dead(self, now: float) -> str | None:
+        """Why the peer counts as dead at ``now`` (its read deadline passed), else None.
+
+        A timer may fire a hair before its deadline (asyncio's clock resolution): within
+        ``_CLOCK_SLACK`` of the deadline counts as passed.
+        """
+        if now < self.dead_at - _CLOCK_SLACK:
+            return None
+        return f"no frame from the engine for {now - self.last_seen:.1f} s"
+
+    def next_ping(self) -> float:
+        """When the next ping is due (the heartbeat timer's only deadline)."""
+        return self._next_ping
+
+    def ping(self, now: float) -> str | None:
+        """The ping frame to send if one is due at ``now`` (the schedule moves on), else None."""
+        if now < self._next_ping - _CLOCK_SLACK:
+            return None
+        self._next_ping = now + self.hello.heartbeat_interval
+        return f"{_PING_PREFIX}r{next(_refs)}{_PING_SUFFIX}"
+
     def next_deadline(self) -> float:
         """When `tick` has something to say next."""
         return min(self._next_ping, self.dead_at)
 
     def tick(self, now: float) -> Tick:
-        """A ping to send, or the peer dead, or nothing yet."""
+        """A ping to send, or the peer dead, or nothing yet (`dead` first, then `ping`)."""
         if now >= self.dead_at:
-            return Tick(dead=f"no frame from the engine for {now - self.last_seen:.1f} s")
+            return Tick(dead=self.dead(now))
         if now >= self._next_ping:
-            self._next_ping = now + self.hello.heartbeat_interval
-            return Tick(ping=f"{_PING_PREFIX}r{next(_refs)}{_PING_SUFFIX}")
+            return Tick(ping=self.ping(now))
         return Tick()
 
     # --- the end -------------------------------------------------------------------------

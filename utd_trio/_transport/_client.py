@@ -9,7 +9,8 @@ and never lets a slow consumer, a stalled peer or a cancelled caller stall or co
   on anyone and pays one wake-up per burst, not per message;
 - every send runs shielded with its own deadline: a caller's cancellation cannot cut a frame
   in half, and a peer that stops reading kills the connection instead of hanging it;
-- a socket silent for ``heartbeat_interval + heartbeat_timeout`` is declared dead.
+- a socket silent for ``heartbeat_interval + heartbeat_timeout`` is declared dead: that is the
+  deadline of the receive loop's read, so the heartbeat task only wakes to ping.
 """
 
 from __future__ import annotations
@@ -218,16 +219,36 @@ class SignalClient:
         with scope:
             try:
                 self._receive_all(initial)
-                receive = self._ws.receive
-                while True:
-                    try:
-                        messages = await receive()
-                    except WebSocketClosed as exc:
-                        self._finish(CloseInfo(exc.code, exc.reason or "connection closed"))
+                if await self._read_until_silent():
+                    return
+                proto = self._proto
+                reason = proto.dead(self._now())
+                while reason is None:  # the timer fired early: never in practice
+                    if await self._read_until_silent():
                         return
-                    self._receive_all(messages)
+                    reason = proto.dead(self._now())
+                await self._kill(reason)
             finally:
                 self._reader_done.set()
+
+    async def _read_until_silent(self) -> bool:
+        """Read and hand on bursts until the socket ends (True) or the peer goes silent.
+
+        The silence check is the read's own deadline (the machine's `dead_deadline`), moved
+        forward once per burst: an idle connection costs no timer wake-up besides its pings.
+        """
+        proto = self._proto
+        receive = self._ws.receive
+        with anyio.CancelScope(deadline=proto.dead_deadline()) as silence:
+            while True:
+                try:
+                    messages = await receive()
+                except WebSocketClosed as exc:
+                    self._finish(CloseInfo(exc.code, exc.reason or "connection closed"))
+                    return True
+                self._receive_all(messages)
+                silence.deadline = proto.dead_deadline()
+        return False
 
     def _receive_all(self, messages: list[str | bytes]) -> None:
         now = self._now()
@@ -245,15 +266,14 @@ class SignalClient:
                 self._on_frame(outcome)
 
     async def _heartbeat_loop(self) -> None:
+        """Send a ping whenever the machine says one is due; only pings wake this task."""
         proto = self._proto
-        while True:
-            await anyio.sleep_until(proto.next_deadline())
-            tick = proto.tick(self._now())
-            if tick.dead is not None:
-                await self._kill(tick.dead)
+        while not self.is_closed:
+            await anyio.sleep_until(proto.next_ping())
+            ping = proto.ping(self._now())
+            if ping is None:
+                continue
+            try:
+                await self._send(ping)
+            except UTDStreamError:
                 return
-            if tick.ping is not None:
-                try:
-                    await self._send(tick.ping)
-                except UTDStreamError:
-                    return
