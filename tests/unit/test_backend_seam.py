@@ -206,7 +206,7 @@ async def listening(
                     stream = await TLSStream.wrap(
                         raw, server_side=True, ssl_context=server_context, standard_compatible=False
                     )
-                except (OSError, anyio.BrokenResourceError, ssl.SSLError) as exc:
+                except (OSError, anyio.BrokenResourceError, anyio.EndOfStream, ssl.SSLError) as exc:
                     errors.append(exc)
                     return
             await send.send(stream)
@@ -463,3 +463,38 @@ async def test_aclose_from_another_task_breaks_a_blocked_receive(anyio_backend: 
                 tasks.start_soon(receive)
                 await anyio.wait_all_tasks_blocked()
                 await stream.aclose()
+
+
+# Regressions: both were wrong on asyncio only (a closed stream still handed out buffered
+# bytes; a send blocked by back-pressure returned normally after aclose).
+
+
+async def test_closed_stream_with_unread_bytes_raises_stream_broken(anyio_backend: str) -> None:
+    with anyio.fail_after(5):
+        async with connected() as (stream, peer):
+            await peer.send(b"abcdef")
+            assert await stream.receive_some(1) == b"a"  # the rest is buffered by now
+            await stream.aclose()
+            with pytest.raises(StreamBroken):
+                await stream.receive_some(100)
+
+
+async def test_aclose_from_another_task_breaks_a_blocked_send(anyio_backend: str) -> None:
+    with anyio.fail_after(10):
+        async with connected() as (stream, _peer):
+            outcome: list[str] = []
+
+            async def send() -> None:
+                try:
+                    await stream.send_all(b"x" * (64 * 1024 * 1024))  # the peer never reads
+                except StreamBroken:
+                    outcome.append("broken")
+                else:
+                    outcome.append("returned")
+
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(send)
+                await anyio.wait_all_tasks_blocked()
+                assert outcome == []
+                await stream.aclose()
+            assert outcome == ["broken"]

@@ -103,6 +103,7 @@ class AsyncioStream:
 
     async def receive_some(self, max_bytes: int) -> bytes | bytearray:
         """Up to ``max_bytes`` buffered bytes, waiting for some; ``b""`` at end of stream."""
+        self._check_open()
         protocol = self._protocol
         if protocol.buffer:
             # Data is already here: still yield once, so a flooding peer cannot starve the
@@ -134,8 +135,10 @@ class AsyncioStream:
             raise StreamBroken("connection lost") from protocol.error
         self._transport.write(data)
         await protocol.drain()
-        if protocol.error is not None:
-            raise StreamBroken(str(protocol.error)) from protocol.error
+        # The drain ends when the transport took the bytes, or when the connection ended
+        # first (an error, the peer gone, our own aclose): then they were not all sent.
+        if self._closed or protocol.error is not None or protocol.writing_paused:
+            raise StreamBroken("connection lost while sending") from protocol.error
 
     def can_write_now(self) -> bool:
         """True while open, unbroken and not asking for back-pressure."""
