@@ -20,12 +20,15 @@ from utd_trio._protocol._connection import (
     Reply,
     Tick,
 )
+from utd_trio._protocol._heartbeat_grid import DEFAULT_SLOTS, grid_slot, next_grid_ping
 
 HELLO = Hello(socket_id="1.2", user_id="alice", heartbeat_interval=25.0, server_time=None)
 
 
-def machine(now: float = 0.0, timeout: float = 10.0) -> ConnectionMachine:
-    return ConnectionMachine(HELLO, heartbeat_timeout=timeout, now=now, stats=ConnectionStats())
+def machine(now: float = 0.0, timeout: float = 10.0, slots: int = 1) -> ConnectionMachine:
+    return ConnectionMachine(
+        HELLO, heartbeat_timeout=timeout, now=now, stats=ConnectionStats(), ping_slots=slots
+    )
 
 
 def engine(text: str) -> str:
@@ -80,7 +83,7 @@ def test_events_go_on_pongs_and_hellos_are_consumed_junk_is_counted() -> None:
 
 
 def test_pings_every_interval_and_death_after_interval_plus_timeout() -> None:
-    conn = machine(now=100.0)
+    conn = machine(now=100.0, slots=1)  # one slot: the grid's points are multiples of 25 s
     assert conn.next_deadline() == 125.0
     assert conn.tick(124.9) == Tick()
     ping = conn.tick(125.0).ping
@@ -118,6 +121,16 @@ def test_a_timer_firing_a_hair_early_counts_as_on_time() -> None:
     conn = machine(now=0.0)
     assert conn.dead(35.0 - 1e-4) is not None
     assert conn.ping(25.0 - 1e-4) is not None
+
+
+def test_pings_follow_the_connection_s_slot_of_the_process_grid() -> None:
+    conn = machine(now=100.0, slots=DEFAULT_SLOTS)
+    first = conn.next_ping()
+    assert first == next_grid_ping(100.0, 25.0, grid_slot("1.2"), DEFAULT_SLOTS)
+    assert 100.0 < first <= 125.0
+    assert conn.ping(first - 1e-4) is not None  # a hair early: on time, and only once
+    assert conn.next_ping() == pytest.approx(first + 25.0)
+    assert conn.ping(first) is None
 
 
 def test_the_end_fails_every_waiting_request_once() -> None:

@@ -10,10 +10,12 @@ moves the bytes and wakes the waiters.
   ``error`` classified by §3); refs nobody waits for are ignored (an error is counted).
 - ``pong`` and a repeated hello are consumed here; every other frame is an event for the
   session. Malformed messages are dropped and counted (§9).
-- Liveness: any inbound message proves life. A ping is due every ``heartbeat_interval``
-  (`next_ping`, `ping`); no inbound message for ``heartbeat_interval + heartbeat_timeout``
-  means the peer is dead (`dead_deadline`, `dead`). The shell runs the silence check as the
-  deadline of its read, moved forward once per burst, so only pings need a timer of their own.
+- Liveness: any inbound message proves life. A ping is due every ``heartbeat_interval``, at
+  this connection's slot of a process-wide grid (`_heartbeat_grid`: idle sessions of a
+  process wake together, spread over a few slots) — `next_ping`, `ping`. No inbound message
+  for ``heartbeat_interval + heartbeat_timeout`` means the peer is dead (`dead_deadline`,
+  `dead`). The shell runs the silence check as the deadline of its read, moved forward once
+  per burst, so only pings need a timer of their own.
 - When the connection ends, every request still waiting fails with NETWORK.
 """
 
@@ -28,6 +30,7 @@ from .._errors import ErrorCode, UTDStreamError
 from . import _vocab as v
 from ._classify import classify_error_frame
 from ._codec import Dropped, DropReason, Frame, encode_frame, event_key
+from ._heartbeat_grid import DEFAULT_SLOTS, grid_slot, next_grid_ping
 from ._hot_events import decode_inbound
 
 __all__ = [
@@ -111,7 +114,13 @@ class ConnectionMachine:
     """The protocol state of one open connection (see the module docstring)."""
 
     def __init__(
-        self, hello: Hello, *, heartbeat_timeout: float, now: float, stats: ConnectionStats
+        self,
+        hello: Hello,
+        *,
+        heartbeat_timeout: float,
+        now: float,
+        stats: ConnectionStats,
+        ping_slots: int = DEFAULT_SLOTS,
     ) -> None:
         self.hello = hello
         self.stats = stats
@@ -119,7 +128,10 @@ class ConnectionMachine:
         self._waiting: set[str] = set()
         self.last_seen = now
         """The time of the last inbound message (the last proof of life)."""
-        self._next_ping = now + hello.heartbeat_interval
+        # Pings on the process-wide grid (`_heartbeat_grid`): this connection's slot of it.
+        self._slots = ping_slots
+        self._slot = grid_slot(hello.socket_id or f"r{next(_refs)}", ping_slots)
+        self._next_ping = self._ping_after(now)
         self.close_info: CloseInfo | None = None
         """How the connection ended, once it has."""
 
@@ -209,8 +221,12 @@ class ConnectionMachine:
         """The ping frame to send if one is due at ``now`` (the schedule moves on), else None."""
         if now < self._next_ping - _CLOCK_SLACK:
             return None
-        self._next_ping = now + self.hello.heartbeat_interval
+        # From the due time, not `now`: a timer that fired a hair early must not ping twice.
+        self._next_ping = self._ping_after(max(now, self._next_ping))
         return f"{_PING_PREFIX}r{next(_refs)}{_PING_SUFFIX}"
+
+    def _ping_after(self, now: float) -> float:
+        return next_grid_ping(now, self.hello.heartbeat_interval, self._slot, self._slots)
 
     def next_deadline(self) -> float:
         """When `tick` has something to say next."""
