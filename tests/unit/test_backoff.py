@@ -8,7 +8,14 @@ import statistics
 
 import pytest
 
-from utd_trio._protocol._backoff import DEFAULT_BASE, DEFAULT_CAP, Backoff, full_jitter
+from utd_trio._protocol._backoff import (
+    DEFAULT_BASE,
+    DEFAULT_CAP,
+    Backoff,
+    full_jitter,
+    shared_rng,
+)
+from utd_trio._protocol._reconnect import ReconnectPolicy
 
 
 def test_protocol_defaults() -> None:
@@ -151,3 +158,16 @@ def test_distribution_is_uniform_up_to_the_ceiling(attempt: int, ceiling: float)
     # the whole range is used: samples reach into both the bottom and the top tenth
     assert min(samples) < ceiling * 0.1
     assert max(samples) > ceiling * 0.9
+
+
+def test_sessions_share_one_generator_unless_given_their_own() -> None:
+    """A `random.Random` is 2.5 KiB of state: one per process, not one per session."""
+    assert Backoff().rng is shared_rng()
+    assert Backoff().rng is Backoff().rng
+    mine = random.Random(1)
+    policy = ReconnectPolicy(
+        backoff_base=0.5, backoff_cap=30.0, connect_timeout=10.0, now=0.0, rng=mine
+    )
+    assert policy._backoff.rng is mine  # pyright: ignore[reportPrivateUsage]
+    default = ReconnectPolicy(backoff_base=0.5, backoff_cap=30.0, connect_timeout=10.0, now=0.0)
+    assert default._backoff.rng is shared_rng()  # pyright: ignore[reportPrivateUsage]

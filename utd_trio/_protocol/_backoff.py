@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import math
+import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 DEFAULT_BASE = 0.5
 DEFAULT_CAP = 30.0
+
+# One generator for every session of the process: a `random.Random` holds 2.5 KiB of state,
+# and jitter needs no independent stream per session. Reseeded in a forked child, so that
+# parent and child do not draw the same delays. Tests pass their own ``rng=``.
+_SHARED_RNG = random.Random()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_SHARED_RNG.seed)
+
+
+def shared_rng() -> random.Random:
+    """The process-wide generator of backoff jitter (the default of every ``rng=``)."""
+    return _SHARED_RNG
 
 
 def full_jitter(
@@ -36,7 +49,7 @@ class Backoff:
 
     base: float = DEFAULT_BASE
     cap: float = DEFAULT_CAP
-    rng: random.Random = field(default_factory=random.Random)
+    rng: random.Random = field(default_factory=shared_rng)
     attempt: int = 0
 
     def __post_init__(self) -> None:

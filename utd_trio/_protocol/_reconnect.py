@@ -26,7 +26,7 @@ from typing import Final
 
 from .._errors import ErrorCode, UnfixableTransportError, UTDStreamError
 from . import _vocab as v
-from ._backoff import Backoff
+from ._backoff import Backoff, shared_rng
 from ._classify import CloseAction, CloseDecision, close_error, decide_close
 from ._connection import CloseInfo
 
@@ -71,7 +71,7 @@ class ReconnectPolicy:
         now: float,
         rng: random.Random | None = None,
     ) -> None:
-        self._rng = rng or random.Random()
+        self._rng = rng or shared_rng()
         self._backoff = Backoff(base=backoff_base, cap=backoff_cap, rng=self._rng)
         self._connect_timeout = connect_timeout
         self.first_deadline: float | None = now + connect_timeout
