@@ -82,7 +82,8 @@ async def open_signaling(
         event_buffer: default buffer size of each event stream.
         backoff_base: first backoff ceiling in seconds.
         backoff_cap: largest backoff ceiling in seconds.
-        rng: random source of the backoff jitter (for reproducible tests).
+        rng: random source of the backoff jitter (for reproducible tests); by default one
+            generator shared by every session of the process.
         channel_auth: where grants for private and presence channels come from: None
             (the engine's development endpoint), the URL of your backend's Pusher-style
             auth endpoint (form POST of ``socket_id`` and ``channel_name``), or an async
@@ -162,7 +163,8 @@ async def open_signaling(
     try:
         try:
             async with anyio.create_task_group() as tasks:
-                tasks.start_soon(sig._core.hub.run_dispatcher)  # pyright: ignore[reportPrivateUsage]
+                # The dispatcher starts in this group on first need (a `block` stream).
+                sig._core.hub.attach(tasks.start_soon)  # pyright: ignore[reportPrivateUsage]
                 await tasks.start(sig._supervise)  # pyright: ignore[reportPrivateUsage]
                 try:
                     yield sig

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, Literal, NoReturn, Self, TypeVar
@@ -244,16 +244,40 @@ class EventHub:
     def __init__(self, backlog: int = 1024) -> None:
         self._streams: weakref.WeakSet[EventStream[Any]] = weakref.WeakSet()
         # Events published before anyone subscribed are held (bounded) for the first stream,
-        # so that e.g. a call.incoming arriving right after connect is not lost.
-        self._backlog: deque[Event] | None = deque(maxlen=backlog)
+        # so that e.g. a call.incoming arriving right after connect is not lost. Buffers and
+        # the dispatcher task are made on first use: an idle session holds none of them.
+        self._backlog_size = backlog
+        self._holding = True
+        self._backlog: deque[Event] | None = None
         # Publish-path cache of the stream set, rebuilt only when it changes (subscribe,
         # discard, a stream collected): weak references, so an abandoned stream still dies.
         self._refs: tuple[weakref.ref[EventStream[Any]], ...] | None = None
         self._any_block = False
-        self._pending: deque[Event] = deque()
+        self._pending: deque[Event] | None = None
         self._wake = ParkingLot()
+        self._spawn: Callable[[Callable[[], Coroutine[Any, Any, None]]], object] | None = None
+        self._dispatching = False
         self._closed = False
         self.published = 0
+
+    def attach(self, spawn: Callable[[Callable[[], Coroutine[Any, Any, None]]], object]) -> None:
+        """Where to start the dispatcher task (e.g. a task group's ``start_soon``).
+
+        The task starts with the first event that has to wait for it — only a ``block``
+        stream makes one wait — so a session without such a stream runs no dispatcher.
+        """
+        self._spawn = spawn
+
+    def _start_dispatcher(self) -> None:
+        spawn = self._spawn
+        if spawn is None or self._dispatching:
+            return
+        try:
+            spawn(self.run_dispatcher)
+        except RuntimeError:  # the session's task group has ended: `close` delivers
+            self._spawn = None
+            return
+        self._dispatching = True
 
     def subscribe(
         self,
@@ -274,8 +298,8 @@ class EventHub:
             if not (isinstance(kind, type) and issubclass(kind, Event)):  # pyright: ignore[reportUnnecessaryIsInstance]
                 raise ValueError(f"events() takes Event classes, got {kind!r}")
         stream: EventStream[Event] = EventStream._create(self, kinds, buffer, overflow, where)
-        if self._backlog is not None:
-            held, self._backlog = self._backlog, None
+        if self._holding:
+            held, self._backlog, self._holding = self._backlog or (), None, False
             for event in held:
                 if stream._wants(event):
                     stream._put_nowait(event)
@@ -306,20 +330,28 @@ class EventHub:
         if self._closed:
             return
         self.published += 1
-        if self._backlog is not None:
+        if self._holding:
+            if self._backlog is None:
+                self._backlog = deque(maxlen=self._backlog_size)
             self._backlog.append(event)
             return
         refs = self._refs
         if refs is None:
             refs = self._snapshot()
-        if not self._pending and not self._any_block:
+        pending = self._pending
+        if not pending and not self._any_block:
             for ref in refs:
                 stream = ref()
                 if stream is not None and stream._wants(event):
                     stream._put_nowait(event)
             return
-        self._pending.append(event)
-        self._wake.unpark()
+        if pending is None:
+            pending = self._pending = deque()
+        pending.append(event)
+        if self._dispatching:
+            self._wake.unpark()
+        else:
+            self._start_dispatcher()
 
     def _deliver_now(self, event: Event) -> None:
         for stream in list(self._streams):
@@ -328,6 +360,13 @@ class EventHub:
 
     async def run_dispatcher(self) -> None:
         """Deliver queued events, waiting on ``block`` streams; runs until cancelled."""
+        self._dispatching = True
+        try:
+            await self._dispatch()
+        finally:
+            self._dispatching = False
+
+    async def _dispatch(self) -> None:
         while True:
             while not self._pending:
                 await self._wake.park()
@@ -345,6 +384,7 @@ class EventHub:
         self._closed = True
         while self._pending:
             self._deliver_now(self._pending.popleft())
+        self._pending = None
         for stream in list(self._streams):
             stream.close()
 
