@@ -5,6 +5,8 @@ is a ``trio.Event`` under ``trio.move_on_after``; on asyncio a future with a ``c
 timer. anyio's ``Event`` under ``move_on_after`` does the same job on both loops at about
 twice the cost (two objects and a cancel scope per wait, measured ~30 µs on asyncio).
 Cancellation still comes from the caller's cancel scopes: both waits are checkpoints.
+The loop is told apart by a running asyncio loop in the thread (a C call), so Trio in
+guest mode on top of asyncio is not supported here (nor anywhere in the library).
 """
 
 from __future__ import annotations
@@ -49,7 +51,14 @@ class Waiter:
 
     async def wait(self, timeout: float) -> bool:
         """Wait until set or ``timeout`` seconds passed; True when set."""
-        if current_backend() == "trio":
+        try:
+            # The cheap test first: a running asyncio loop in this thread (C, ~50 ns); the
+            # full check (sniffio) only when there is none.
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None:
+            current_backend()  # raises a clear error outside trio and asyncio
             if self._set:
                 await trio.lowlevel.checkpoint()
                 return True
@@ -60,7 +69,6 @@ class Waiter:
         if self._set:
             await asyncio.sleep(0)
             return True
-        loop = asyncio.get_running_loop()
         future = self._asyncio = loop.create_future()
         timer = loop.call_later(timeout, _expire, future)
         try:

@@ -17,6 +17,7 @@ from typing import Any
 
 import anyio
 
+from .._backend import current_clock
 from .._errors import ErrorCode, UTDStreamError
 from .._events import Connected, Disconnected, Event
 from .._models import Capabilities, ConnectionState, PlanLimits, Session
@@ -100,6 +101,7 @@ class SessionCore:
         self._live = _Live()
         self._closed = False
         self._capabilities = CapabilityState()
+        self._loop_clock: Callable[[], float] | None = None
         self._connect_hooks: list[ConnectHook] = []
         self._event_hooks: list[tuple[EventHook, tuple[type[Event], ...]]] = []
         # Event class -> the hooks that take it, in registration order (built on first use).
@@ -253,10 +255,11 @@ class SessionCore:
         sent again on the next connection, within the same deadline.
         """
         limit = self.settings.request_timeout if timeout is None else timeout
-        deadline = anyio.current_time() + limit
+        now = self._clock()
+        deadline = now() + limit
         while True:
             client = await self._wait_client(deadline, event)
-            remaining = deadline - anyio.current_time()
+            remaining = deadline - now()
             try:
                 return await client.request(event, data, timeout=max(remaining, 0.0))
             except UTDStreamError as exc:
@@ -264,6 +267,13 @@ class SessionCore:
                 if not (lost and idempotent) or self._closed:
                     raise
                 log.debug("%s: connection lost before the reply; resending", event)
+
+    def _clock(self) -> Callable[[], float]:
+        """The running loop's clock function (looked up once: requests are a hot path)."""
+        clock = self._loop_clock
+        if clock is None:
+            clock = self._loop_clock = current_clock()
+        return clock
 
     async def _wait_client(self, deadline: float, what: str) -> SignalClient:
         while True:
