@@ -184,7 +184,6 @@ async def test_cancel_while_connected_is_prompt(utd_engine: Engine, creds: Creds
         await utd_engine.wait_socket_count("alice", 0)
 
 
-@pytest.mark.slow
 async def _settle() -> None:
     """Let the engine's idle HTTP connections expire, then wait until every task is idle.
 
@@ -196,6 +195,7 @@ async def _settle() -> None:
     await anyio.wait_all_tasks_blocked()
 
 
+@pytest.mark.slow  # ~30 s of real CPU for 1,000 reconnects (virtual time); CI still runs it
 async def test_a_thousand_reconnects_leave_the_task_count_flat(
     utd_engine: Engine,
     creds: Creds,
