@@ -263,27 +263,36 @@ class ChannelTable:
 
 
 class ClientEventLimiter:
-    """The engine accepts 10 client events per socket in any sliding second: wait, not fail."""
+    """The engine accepts 10 client events per socket in any sliding second: wait, not fail.
+
+    The send times are kept only once a client event was sent (most sessions never send one).
+    """
 
     def __init__(
         self, limit: int = v.CLIENT_EVENTS_PER_SECOND, window: float = CLIENT_EVENT_WINDOW
     ) -> None:
         self._limit = limit
         self._window = window
-        self._sent: deque[float] = deque()
+        self._sent: deque[float] | None = None
         self._generation = 0
 
     def delay(self, now: float, generation: int) -> float:
         """Seconds to wait before one more client event may go out on ``generation``."""
-        if generation != self._generation:  # the engine counts per socket
-            self._sent.clear()
+        sent = self._sent
+        if sent is None:
             self._generation = generation
-        while self._sent and self._sent[0] <= now - self._window:
-            self._sent.popleft()
-        if len(self._sent) < self._limit:
             return 0.0
-        return self._sent[0] + self._window - now
+        if generation != self._generation:  # the engine counts per socket
+            sent.clear()
+            self._generation = generation
+        while sent and sent[0] <= now - self._window:
+            sent.popleft()
+        if len(sent) < self._limit:
+            return 0.0
+        return sent[0] + self._window - now
 
     def sent(self, now: float) -> None:
         """A client event went out at ``now``."""
+        if self._sent is None:
+            self._sent = deque()
         self._sent.append(now)
