@@ -19,13 +19,13 @@ import anyio
 
 from .._backend import current_clock
 from .._errors import ErrorCode, UTDStreamError
-from .._events import Connected, Disconnected, Event
+from .._events import Disconnected, Event
 from .._models import Capabilities, ConnectionState, PlanLimits, Session
 from .._protocol import _vocab as v
-from .._protocol._capabilities import CapabilityState
 from .._protocol._codec import Frame, event_key
 from .._protocol._decode_events import frame_event
 from .._protocol._parse import WireFormatError, parse_session
+from .._protocol._session_machine import SessionMachine
 from .._protocol._validate import (
     check_choice,
     check_provider_call,
@@ -94,51 +94,63 @@ class SessionCore:
         self.api = api
         self.settings = settings
         self.stats = ConnectionStats()
-        self.generation = 0
-        self.reconnects = 0
+        self.machine = SessionMachine(
+            backoff_base=settings.backoff_base,
+            backoff_cap=settings.backoff_cap,
+            connect_timeout=settings.connect_timeout,
+        )
+        """The lifecycle decisions (generation, state, capabilities, reconnect or stop)."""
         self._provider = session_provider
         self._hub = EventHub(backlog=settings.event_buffer)
         self._live = _Live()
-        self._closed = False
-        self._capabilities = CapabilityState()
         self._loop_clock: Callable[[], float] | None = None
         self._connect_hooks: list[ConnectHook] = []
         self._event_hooks: list[tuple[EventHook, tuple[type[Event], ...]]] = []
         # Event class -> the hooks that take it, in registration order (built on first use).
         self._hooks_by_kind: dict[type[Event], tuple[tuple[int, EventHook], ...]] = {}
-        self.last_disconnect: Disconnected | None = None
 
     # --- public state ----------------------------------------------------------------------
 
     @property
+    def generation(self) -> int:
+        """How many connections this session has had (1 after the first connect)."""
+        return self.machine.generation
+
+    @property
+    def reconnects(self) -> int:
+        """How many times the session connected again after a drop."""
+        return self.machine.reconnects
+
+    @property
+    def last_disconnect(self) -> Disconnected | None:
+        """The last `Disconnected` event, if any."""
+        return self.machine.last_disconnect
+
+    @property
     def state(self) -> ConnectionState:
         """CONNECTING, CONNECTED, RECONNECTING or CLOSED, from the last proof of life."""
-        if self._closed:
-            return ConnectionState.CLOSED
         client = self._live.client
-        if client is not None and client.alive:
-            return ConnectionState.CONNECTED
-        return ConnectionState.CONNECTING if self.generation == 0 else ConnectionState.RECONNECTING
+        return self.machine.state(alive=client is not None and client.alive)
 
     @property
     def capabilities(self) -> Capabilities:
         """The current flags and limits (None fields: unknown)."""
-        return self._capabilities.current
+        return self.machine.capabilities
 
     @property
     def signaling_enabled(self) -> bool | None:
         """Whether calls and presence are enabled; None when the engine did not say."""
-        return self._capabilities.current.signaling_enabled
+        return self.machine.capabilities.signaling_enabled
 
     @property
     def chat_enabled(self) -> bool | None:
         """Whether chat is enabled; None when the engine did not say."""
-        return self._capabilities.current.chat_enabled
+        return self.machine.capabilities.chat_enabled
 
     @property
     def plan_limits(self) -> PlanLimits | None:
         """The plan's limits, or None when the engine did not send them."""
-        return self._capabilities.current.plan_limits
+        return self.machine.capabilities.plan_limits
 
     @property
     def client(self) -> SignalClient | None:
@@ -264,7 +276,7 @@ class SessionCore:
                 return await client.request(event, data, timeout=max(remaining, 0.0))
             except UTDStreamError as exc:
                 lost = exc.code is ErrorCode.NETWORK and client.is_closed
-                if not (lost and idempotent) or self._closed:
+                if not (lost and idempotent) or self.machine.closed_for_good:
                     raise
                 log.debug("%s: connection lost before the reply; resending", event)
 
@@ -277,7 +289,7 @@ class SessionCore:
 
     async def _wait_client(self, deadline: float, what: str) -> SignalClient:
         while True:
-            if self._closed:
+            if self.machine.closed_for_good:
                 raise UTDStreamError(ErrorCode.CLOSED, f"{what}: the session is closed")
             client = self._live.client
             if client is not None and not client.is_closed:
@@ -310,46 +322,29 @@ class SessionCore:
 
     # --- supervisor callbacks ------------------------------------------------------------
 
-    def on_established(self, client: SignalClient, session: Session) -> Connected:
-        """Record a new connection generation and publish `Connected`."""
-        self.generation += 1
-        changed = self._capabilities.on_session(session, self.generation)
-        if self.generation > 1:
-            self.reconnects += 1
+    def on_established(self, client: SignalClient, session: Session) -> None:
+        """A new connection generation is up: switch to ``client``, publish what it means."""
+        events = self.machine.established(session, client.hello)
         self._live.replace(client)
-        event = Connected(
-            generation=self.generation,
-            signaling_enabled=session.signaling_enabled,
-            chat_enabled=session.chat_enabled,
-            plan_limits=session.plan_limits,
-            socket_id=client.hello.socket_id,
-            server_time=client.hello.server_time,
-        )
-        # `open_signaling` returning *is* the first connection; `Connected` marks reconnects, so
-        # a stream waiting for one never receives a stale generation 1 from the backlog.
-        if self.generation > 1:
+        for event in events:
             self._hub.publish(event)
-        if changed is not None:
-            self._hub.publish(changed)
-        return event
 
     def on_disconnected(self, event: Disconnected) -> None:
-        """Record that the live connection is gone and publish `Disconnected`."""
+        """The live connection is gone: record ``event``, wake waiters and publish it."""
+        self.machine.disconnected(event)
         self._live.replace(None)
-        self.last_disconnect = event
         self._hub.publish(event)
 
     def on_closed(self) -> None:
         """The session is over: wake waiters and end every event stream."""
-        self._closed = True
+        self.machine.closed()
         self._live.replace(None)
         self._hub.close()
 
     def ingest(self, frame: Frame) -> None:
         """Turn an inbound server frame into a typed event (runs in the receive loop)."""
         if frame.event == _CAPS:
-            changed = self._capabilities.on_update(frame.data, self.generation)
-            if changed is not None:
+            for changed in self.machine.capabilities_frame(frame.data):
                 self._hub.publish(changed)
             return
         try:

@@ -17,10 +17,9 @@ import anyio
 import anyio.abc
 
 from .._errors import ErrorCode, UTDStreamError
-from .._events import Disconnected
 from .._models import Session
 from .._protocol import _vocab as v
-from .._protocol._reconnect import ReconnectPolicy, Stop
+from .._protocol._session_machine import Stop
 from .._transport._client import CloseInfo, SignalClient
 from .._transport._connect import open_signal_client
 from ._core import ConnectHook, SessionCore
@@ -76,7 +75,7 @@ class Supervisor:
         """Supervise until cancelled; call ``task_status.started()`` once first connected.
 
         Every decision (reconnect now, after how long, or stop with which error) is the
-        sans-IO `ReconnectPolicy`'s; this loop mints, connects, reports and sleeps.
+        sans-IO `SessionMachine`'s; this loop mints, connects, publishes and sleeps.
 
         Raises:
             UTDStreamError: a terminal error (banned, identity mint disabled, 4003), or —
@@ -84,26 +83,21 @@ class Supervisor:
                 ``connect_timeout``.
         """
         core = self._core
-        s = core.settings
-        policy = ReconnectPolicy(
-            backoff_base=s.backoff_base,
-            backoff_cap=s.backoff_cap,
-            connect_timeout=s.connect_timeout,
-            now=anyio.current_time(),
-            rng=self._rng,
-        )
+        machine = core.machine
+        machine.start(anyio.current_time(), self._rng)
         while True:
             try:
-                info = await self._one_generation(policy, task_status)
-                plan = policy.after_close(info, anyio.current_time())
+                info = await self._one_generation(task_status)
+                plan = machine.connection_closed(info, anyio.current_time())
             except UTDStreamError as exc:
-                plan = policy.after_error(exc, anyio.current_time())
+                plan = machine.connect_failed(exc, anyio.current_time())
             if isinstance(plan, Stop):
                 raise await self._ask_if_banned(plan.error) from None
+            lost = plan.disconnected
             log.info(
-                "disconnected (%s, %s); retrying in %.2f s", plan.code, plan.reason, plan.delay
+                "disconnected (%s, %s); retrying in %.2f s", lost.code, lost.reason, plan.delay
             )
-            core.on_disconnected(Disconnected(plan.code, plan.reason, True, plan.delay))
+            core.on_disconnected(lost)
             await anyio.sleep(plan.delay)
 
     async def _ask_if_banned(self, error: UTDStreamError) -> UTDStreamError:
@@ -133,17 +127,14 @@ class Supervisor:
                 log.debug("ban check after a bare 4003 failed: %r", exc)
         return error
 
-    async def _one_generation(
-        self, policy: ReconnectPolicy, task_status: anyio.abc.TaskStatus[None]
-    ) -> CloseInfo:
+    async def _one_generation(self, task_status: anyio.abc.TaskStatus[None]) -> CloseInfo:
         """One connection, from the mint to its close.
 
         Until the first connection is up, its ``connect_timeout`` deadline bounds the mint
         and the socket's opening too, so a mint that never answers cannot hold it past that.
         """
         core = self._core
-        first = policy.first
-        deadline = policy.first_deadline
+        deadline = core.machine.first_deadline
         s = core.settings
         left = float("inf") if deadline is None else max(deadline - anyio.current_time(), 0.0)
         mint_limit = min(s.request_timeout, left)
@@ -172,8 +163,7 @@ class Supervisor:
             stats=core.stats,
         ) as client:
             core.on_established(client, session)
-            policy.connected()
-            if first:
+            if deadline is not None:  # the first connection
                 task_status.started()
             async with anyio.create_task_group() as hooks:
                 # Each hook task copies the context now: `generation_spawner` is this group's.
