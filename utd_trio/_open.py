@@ -12,7 +12,6 @@ import httpx
 
 from ._domains._channel_auth import ChannelAuth, GrantSource
 from ._errors import UTDStreamError
-from ._events import Disconnected
 from ._protocol import _vocab as v
 from ._protocol._validate import (
     check_bool,
@@ -158,7 +157,7 @@ async def open_signaling(
         rng=rng,
         grants=grants,
     )
-    final = Disconnected(v.CLOSE_NORMAL, "closed by the user", will_retry=False)
+    ended_by: UTDStreamError | None = None  # None: closed by the user
     mine: Exception | None = None
     try:
         try:
@@ -179,15 +178,15 @@ async def open_signaling(
             error = collapse(group)
             if mine is None:
                 if isinstance(error, UTDStreamError):
-                    final = Disconnected(error.status, error.message, will_retry=False)
+                    ended_by = error
                 reraise(error)
         except UTDStreamError as error:
             if mine is None:
-                final = Disconnected(error.status, error.message, will_retry=False)
+                ended_by = error
                 raise
         if mine is not None:
             raise mine
     finally:
-        sig._finalize(final)  # pyright: ignore[reportPrivateUsage]
+        sig._core.finish(ended_by)  # pyright: ignore[reportPrivateUsage]
         with anyio.CancelScope(shield=True), anyio.move_on_after(close_timeout):
             await api.aclose()

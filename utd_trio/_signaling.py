@@ -30,7 +30,6 @@ from ._models import (
     ConnectionState,
     PlanLimits,
 )
-from ._protocol import _vocab as v
 from ._rest._api import UTDApi
 from ._session._core import SessionCore, SessionProvider, Settings
 from ._session._fanout import EventStream, Overflow
@@ -237,18 +236,11 @@ class Signaling(FlatVerbs):
         """
         self._stop.cancel()
         await self._stopped.wait()
-        self._finalize(Disconnected(v.CLOSE_NORMAL, "closed by the user", will_retry=False))
+        self._core.finish()
         # REST verbs end with the session too: later calls raise CLOSED like socket verbs.
         bound = self._core.settings.close_timeout
         with anyio.CancelScope(shield=True), anyio.move_on_after(bound):
             await self.api.aclose()
-
-    def _finalize(self, final: Disconnected) -> None:
-        """Publish the last `Disconnected` and end the event streams (once)."""
-        if self._core.state is ConnectionState.CLOSED:
-            return
-        self._core.on_disconnected(final)
-        self._core.on_closed()
 
     async def _supervise(self, *, task_status: anyio.abc.TaskStatus[None]) -> None:
         try:

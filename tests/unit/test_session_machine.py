@@ -341,22 +341,21 @@ def test_a_failed_reconnect_keeps_reconnecting() -> None:
 # --- the end of the session -------------------------------------------------------------------
 
 
-def test_closed_by_user_publishes_one_final_disconnect() -> None:
+def test_closed_by_the_user_publishes_one_final_disconnect() -> None:
     m, _engine = connected()
     final = Disconnected(1000, "closed by the user", will_retry=False)
-    assert m.closed_by_user() == [final]
+    assert m.finish() == [final]
     assert m.state(alive=True) is CLOSED
     assert m.closed_for_good
     assert m.last_disconnect == final
-    assert m.closed_by_user() == []  # idempotent
+    assert m.finish() == []  # idempotent
 
 
-def test_a_stop_is_finalized_by_the_shell() -> None:
+def test_a_stop_ends_the_session_with_its_error() -> None:
     m, engine = connected()
     error = stop(m.connection_closed(engine.ban(), 0.0))
     final = Disconnected(error.status, error.message, will_retry=False)
-    m.disconnected(final)
-    m.closed()
+    assert m.finish(error) == [final]
     assert m.state(alive=False) is CLOSED
     assert m.last_disconnect == final
-    assert m.closed_by_user() == []
+    assert m.finish() == []  # the user's close after it changes nothing

@@ -13,7 +13,7 @@ States (``state(alive)``; ``alive`` is the live connection's proof of life, from
 CONNECTING      no connection established yet (generation 0)
 CONNECTED       a connection is established and ``alive`` (heard from within its heartbeat)
 RECONNECTING    generation ≥ 1, and the connection is gone or has lost its proof of life
-CLOSED          the session is over (`closed`, `closed_by_user`); nothing changes it again
+CLOSED          the session is over (`finish`); nothing changes it again
 ==============  ==========================================================================
 
 Inputs and outputs:
@@ -31,8 +31,8 @@ input                                   output (what the shell does with it)
                                         ``disconnected``) or `Stop` (raise its error)
 ``connect_failed(exc, now)``            the same, for a mint or socket that failed
 ``disconnected(event)``                 none; ``event`` is the last disconnect
-``closed()``                            none; the state is CLOSED from now on
-``closed_by_user()``                    the final `Disconnected` (1000) to publish, once
+``finish(error=None)``                  the final `Disconnected` to publish, once
+                                        (1000 when the user closed it)
 ======================================  =================================================
 
 Properties for the shell: ``generation``, ``reconnects``, ``last_disconnect``,
@@ -182,18 +182,25 @@ class SessionMachine:
         self._up = False
         self.last_disconnect = event
 
-    def closed(self) -> None:
+    def _close(self) -> None:
         """The session is over: CLOSED from now on."""
         self._up = False
         self._closed = True
 
-    def closed_by_user(self) -> list[Event]:
-        """The user closed the session: its final `Disconnected` (1000), or none if over."""
+    def finish(self, error: UTDStreamError | None = None) -> list[Event]:
+        """The session ends: its final `Disconnected` to publish, or none if it already ended.
+
+        ``error`` is what ended it (a `Stop`'s error, or a failure of the first connect);
+        None means the user closed it (1000).
+        """
         if self._closed:
             return []
-        final = Disconnected(v.CLOSE_NORMAL, "closed by the user", will_retry=False)
+        if error is None:
+            final = Disconnected(v.CLOSE_NORMAL, "closed by the user", will_retry=False)
+        else:
+            final = Disconnected(error.status, error.message, will_retry=False)
         self.disconnected(final)
-        self.closed()
+        self._close()
         return [final]
 
     # --- internals ------------------------------------------------------------------------

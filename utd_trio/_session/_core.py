@@ -335,10 +335,18 @@ class SessionCore:
         self._live.replace(None)
         self._hub.publish(event)
 
-    def on_closed(self) -> None:
-        """The session is over: wake waiters and end every event stream."""
-        self.machine.closed()
+    def finish(self, error: UTDStreamError | None = None) -> None:
+        """The session is over (``error``: why; None: the user closed it), once.
+
+        Publishes the final `Disconnected` the machine returns, wakes waiters and ends every
+        event stream.
+        """
+        final = self.machine.finish(error)
+        if not final:
+            return
         self._live.replace(None)
+        for event in final:
+            self._hub.publish(event)
         self._hub.close()
 
     def ingest(self, frame: Frame) -> None:
