@@ -18,6 +18,7 @@ import logging
 import socket
 import ssl
 import struct
+from abc import abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TypeAlias, cast
 
@@ -51,10 +52,13 @@ class _Socket(Protocol):
     """What both ``socket.socket`` and asyncio's/uvloop's transport sockets offer."""
 
     @property
+    @abstractmethod
     def family(self) -> int: ...
 
+    @abstractmethod
     def getpeername(self) -> object: ...
 
+    @abstractmethod
     def setsockopt(self, level: int, optname: int, value: bytes, /) -> None: ...
 
 
@@ -108,19 +112,19 @@ class Listener(Protocol):
     """A bound, not yet serving, listening socket of the running event loop."""
 
     @property
+    @abstractmethod
     def address(self) -> Peer:
         """The bound ``(host, port)``."""
-        ...
 
+    @abstractmethod
     async def serve(
         self, app: ASGIApp, table: ConnectionTable, *, task_status: TaskStatus[None]
     ) -> None:
         """Serve ``app`` until cancelled; ``task_status.started()`` once accepting."""
-        ...
 
+    @abstractmethod
     async def aclose(self) -> None:
         """Close the listening socket without serving (``serve`` closes it itself)."""
-        ...
 
 
 def hypercorn_config() -> Config:
