@@ -18,7 +18,6 @@ from utd_trio._protocol._connection import (
     ConnectionStats,
     Hello,
     Reply,
-    Tick,
 )
 from utd_trio._protocol._heartbeat_grid import DEFAULT_SLOTS, grid_slot, next_grid_ping
 
@@ -84,15 +83,16 @@ def test_events_go_on_pongs_and_hellos_are_consumed_junk_is_counted() -> None:
 
 def test_pings_every_interval_and_death_after_interval_plus_timeout() -> None:
     conn = machine(now=100.0, slots=1)  # one slot: the grid's points are multiples of 25 s
-    assert conn.next_deadline() == 125.0
-    assert conn.tick(124.9) == Tick()
-    ping = conn.tick(125.0).ping
+    assert conn.next_ping() == 125.0
+    assert conn.ping(124.9) is None
+    assert conn.dead(124.9) is None
+    ping = conn.ping(125.0)
     assert ping is not None
     assert json.loads(ping)["event"] == "ping"
     assert conn.receive(engine(ping), 126.0) is None  # the pong proves life
     assert conn.dead_at == 126.0 + 35.0
     assert conn.alive(160.9)
-    dead = conn.tick(161.0).dead
+    dead = conn.dead(161.0)
     assert dead is not None
     assert "no frame from the engine for 35.0 s" in dead
     assert not conn.alive(161.0)
@@ -100,7 +100,7 @@ def test_pings_every_interval_and_death_after_interval_plus_timeout() -> None:
 
 def test_the_read_deadline_is_the_silence_check_and_pings_are_their_own_timer() -> None:
     conn = machine(now=100.0)
-    assert conn.dead_deadline() == 135.0
+    assert conn.dead_at == 135.0
     assert conn.dead(134.0) is None
     assert conn.ping(124.0) is None  # not due: the schedule stays
     assert conn.next_ping() == 125.0
@@ -110,7 +110,7 @@ def test_the_read_deadline_is_the_silence_check_and_pings_are_their_own_timer() 
     assert conn.next_ping() == 150.0
     assert conn.ping(125.0) is None  # one ping per due time
     conn.receive(engine(ping), 125.5)  # the pong moves the read deadline forward
-    assert conn.dead_deadline() == 160.5
+    assert conn.dead_at == 160.5
     assert conn.dead(160.0) is None
     reason = conn.dead(160.5)
     assert reason is not None

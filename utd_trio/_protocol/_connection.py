@@ -13,7 +13,7 @@ moves the bytes and wakes the waiters.
 - Liveness: any inbound message proves life. A ping is due every ``heartbeat_interval``, at
   this connection's slot of a process-wide grid (`_heartbeat_grid`: idle sessions of a
   process wake together, spread over a few slots) — `next_ping`, `ping`. No inbound message
-  for ``heartbeat_interval + heartbeat_timeout`` means the peer is dead (`dead_deadline`,
+  for ``heartbeat_interval + heartbeat_timeout`` means the peer is dead (`dead_at`,
   `dead`). The shell runs the silence check as the deadline of its read, moved forward once
   per burst, so only pings need a timer of their own.
 - When the connection ends, every request still waiting fails with NETWORK.
@@ -39,7 +39,6 @@ __all__ = [
     "ConnectionStats",
     "Hello",
     "Reply",
-    "Tick",
 ]
 
 _ESTABLISHED: Final = event_key(v.EV_ESTABLISHED)
@@ -100,14 +99,6 @@ class Reply:
     ref: str
     data: dict[str, Any] | None = None
     error: UTDStreamError | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Tick:
-    """What the passing of time asks for: a ping to send, or the peer declared dead."""
-
-    ping: str | None = None
-    dead: str | None = None
 
 
 class ConnectionMachine:
@@ -192,10 +183,6 @@ class ConnectionMachine:
 
     @property
     def dead_at(self) -> float:
-        """When the peer counts as dead if nothing arrives before (= `dead_deadline`)."""
-        return self.dead_deadline()
-
-    def dead_deadline(self) -> float:
         """The deadline of the shell's read: silent until then means the peer is dead."""
         return self.last_seen + self.hello.heartbeat_interval + self._heartbeat_timeout
 
@@ -227,18 +214,6 @@ class ConnectionMachine:
 
     def _ping_after(self, now: float) -> float:
         return next_grid_ping(now, self.hello.heartbeat_interval, self._slot, self._slots)
-
-    def next_deadline(self) -> float:
-        """When `tick` has something to say next."""
-        return min(self._next_ping, self.dead_at)
-
-    def tick(self, now: float) -> Tick:
-        """A ping to send, or the peer dead, or nothing yet (`dead` first, then `ping`)."""
-        if now >= self.dead_at:
-            return Tick(dead=self.dead(now))
-        if now >= self._next_ping:
-            return Tick(ping=self.ping(now))
-        return Tick()
 
     # --- the end -------------------------------------------------------------------------
 

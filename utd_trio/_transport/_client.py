@@ -234,12 +234,12 @@ class SignalClient:
     async def _read_until_silent(self) -> bool:
         """Read and hand on bursts until the socket ends (True) or the peer goes silent.
 
-        The silence check is the read's own deadline (the machine's `dead_deadline`), moved
+        The silence check is the read's own deadline (the machine's `dead_at`), moved
         forward once per burst: an idle connection costs no timer wake-up besides its pings.
         """
         proto = self._proto
         receive = self._ws.receive
-        with anyio.CancelScope(deadline=proto.dead_deadline()) as silence:
+        with anyio.CancelScope(deadline=proto.dead_at) as silence:
             while True:
                 try:
                     messages = await receive()
@@ -247,7 +247,7 @@ class SignalClient:
                     self._finish(CloseInfo(exc.code, exc.reason or "connection closed"))
                     return True
                 self._receive_all(messages)
-                silence.deadline = proto.dead_deadline()
+                silence.deadline = proto.dead_at
         return False
 
     def _receive_all(self, messages: list[str | bytes]) -> None:
