@@ -46,6 +46,74 @@ PAYLOAD = {
 SEND_TO = "bob"
 SEND_METADATA = {"thread": "release"}
 BLOCK = 100
+KINDS = ("bare echo", "sdk echo", "bare send", "sdk send")
+
+
+async def interleaved_round_trips(
+    send: Callable[[str], Awaitable[object]],
+    receive: Callable[[], Awaitable[str | bytes]],
+    sig: Any,
+    n: int,
+) -> dict[str, list[float]]:
+    """``n`` round trips of each kind, in blocks of `BLOCK`, the order reversed each block.
+
+    ``send`` / ``receive`` are a bare client's (any library, any loop); ``sig`` an open
+    ``Signaling``. Used by this worker and by ``roundtrip.py`` alike.
+    """
+    samples: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    counter = 0
+
+    async def bare(event: str, data: dict[str, Any]) -> float:
+        nonlocal counter
+        counter += 1
+        ref = f"b{counter}"
+        text = json.dumps({"event": event, "data": data, "ref": ref}, separators=(",", ":"))
+        start = time.perf_counter()
+        await send(text)
+        while True:
+            frame = json.loads(await receive())
+            if frame.get("ref") == ref and frame.get("event") == "ack":
+                return time.perf_counter() - start
+
+    async def bare_echo() -> float:
+        return await bare("bench.echo", PAYLOAD)
+
+    async def bare_send() -> float:
+        data = {
+            "client_id": str(uuid.uuid4()),
+            "to": SEND_TO,
+            "text": SEND_TEXT,
+            "metadata": SEND_METADATA,
+        }
+        return await bare("message.send", data)
+
+    async def sdk_echo() -> float:
+        start = time.perf_counter()
+        await sig.request("bench.echo", PAYLOAD)
+        return time.perf_counter() - start
+
+    async def sdk_send() -> float:
+        start = time.perf_counter()
+        await sig.send_message(to=SEND_TO, text=SEND_TEXT, metadata=SEND_METADATA)
+        return time.perf_counter() - start
+
+    runners: list[tuple[str, Callable[[], Awaitable[float]]]] = [
+        ("bare echo", bare_echo),
+        ("sdk echo", sdk_echo),
+        ("bare send", bare_send),
+        ("sdk send", sdk_send),
+    ]
+    for _ in range(5):  # warm-up every path
+        for _name, fn in runners:
+            await fn()
+    done = 0
+    while done < n:
+        for name, fn in runners:
+            for _ in range(min(BLOCK, n - done)):
+                samples[name].append(await fn())
+        runners.reverse()
+        done += BLOCK
+    return samples
 
 
 def _emit(obj: dict[str, Any]) -> None:
@@ -154,65 +222,12 @@ async def roundtrip(args: argparse.Namespace) -> None:
         session = await api.mint_session(f"rt_bare_{args.loop}")
     sep = "&" if "?" in session.ws_url else "?"
     url = f"{session.ws_url}{sep}token={session.user_token}"
-    kinds = ("bare echo", "sdk echo", "bare send", "sdk send")
-    samples: dict[str, list[float]] = {kind: [] for kind in kinds}
     async with (
         connect(url, compression=None, ping_interval=None, proxy=None) as ws,
         open_signaling(user_id=f"rt_sdk_{args.loop}", **creds) as sig,
     ):
         await ws.recv()  # hello
-        counter = 0
-
-        async def bare(event: str, data: dict[str, Any]) -> float:
-            nonlocal counter
-            counter += 1
-            ref = f"b{counter}"
-            text = json.dumps({"event": event, "data": data, "ref": ref}, separators=(",", ":"))
-            start = time.perf_counter()
-            await ws.send(text)
-            while True:
-                frame = json.loads(await ws.recv())
-                if frame.get("ref") == ref and frame.get("event") == "ack":
-                    return time.perf_counter() - start
-
-        async def bare_echo() -> float:
-            return await bare("bench.echo", PAYLOAD)
-
-        async def bare_send() -> float:
-            data = {
-                "client_id": str(uuid.uuid4()),
-                "to": SEND_TO,
-                "text": SEND_TEXT,
-                "metadata": SEND_METADATA,
-            }
-            return await bare("message.send", data)
-
-        async def sdk_echo() -> float:
-            start = time.perf_counter()
-            await sig.request("bench.echo", PAYLOAD)
-            return time.perf_counter() - start
-
-        async def sdk_send() -> float:
-            start = time.perf_counter()
-            await sig.send_message(to=SEND_TO, text=SEND_TEXT, metadata=SEND_METADATA)
-            return time.perf_counter() - start
-
-        runners: list[tuple[str, Callable[[], Awaitable[float]]]] = [
-            ("bare echo", bare_echo),
-            ("sdk echo", sdk_echo),
-            ("bare send", bare_send),
-            ("sdk send", sdk_send),
-        ]
-        for _ in range(5):  # warm-up every path
-            for _name, fn in runners:
-                await fn()
-        done = 0
-        while done < args.n:
-            for name, fn in runners:
-                for _ in range(min(BLOCK, args.n - done)):
-                    samples[name].append(await fn())
-            runners.reverse()
-            done += BLOCK
+        samples = await interleaved_round_trips(ws.send, ws.recv, sig, args.n)
     _emit({"samples": samples, "loop": args.loop})
 
 

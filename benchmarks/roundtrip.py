@@ -33,9 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 import trio
@@ -45,20 +43,10 @@ from utd_trio import UTDApi, open_signaling
 from utd_trio._protocol._urls import ws_url_with_token
 
 from ._common import Result, loop_worker, median, percentile, server_process
+from ._loop_worker import BLOCK, SEND_TEXT, interleaved_round_trips
 from .receive import available_loops
 
 TIME_CAP = 600.0  # three loops' runs; a loaded 2-core machine took over 2 min
-BLOCK = 100
-SEND_TEXT = "Hey Bob, the build is green again; merging the release branch now."
-PAYLOAD = {
-    "to": "bob",
-    "text": SEND_TEXT,
-    "client_id": "c_7f3a9b2e-4d1c-4e8a-9f6b-2a1c3d4e5f60",
-    "metadata": {"thread": "release"},
-}
-SEND_TO = "bob"  # never connected: the message is stored and acked, with no fan-out
-SEND_METADATA = {"thread": "release"}
-KINDS = ("bare echo", "sdk echo", "bare send", "sdk send")
 
 
 async def measure(info: dict[str, Any], n: int) -> dict[str, list[float]]:
@@ -66,64 +54,12 @@ async def measure(info: dict[str, Any], n: int) -> dict[str, list[float]]:
     async with UTDApi(**creds) as api:
         session = await api.mint_session("rt_bare")
     url = ws_url_with_token(session.ws_url, session.user_token)
-    samples: dict[str, list[float]] = {kind: [] for kind in KINDS}
     async with (
         trio_websocket.open_websocket_url(url) as ws,
         open_signaling(user_id="rt_sdk", **creds) as sig,
     ):
         await ws.get_message()  # hello
-        counter = 0
-
-        async def bare(event: str, data: dict[str, Any]) -> float:
-            nonlocal counter
-            counter += 1
-            ref = f"b{counter}"
-            text = json.dumps({"event": event, "data": data, "ref": ref}, separators=(",", ":"))
-            start = time.perf_counter()
-            await ws.send_message(text)
-            while True:
-                frame = json.loads(await ws.get_message())
-                if frame.get("ref") == ref and frame.get("event") == "ack":
-                    return time.perf_counter() - start
-
-        async def bare_echo() -> float:
-            return await bare("bench.echo", PAYLOAD)
-
-        async def bare_send() -> float:
-            data = {
-                "client_id": str(uuid.uuid4()),
-                "to": SEND_TO,
-                "text": SEND_TEXT,
-                "metadata": SEND_METADATA,
-            }
-            return await bare("message.send", data)
-
-        async def sdk_echo() -> float:
-            start = time.perf_counter()
-            await sig.request("bench.echo", PAYLOAD)
-            return time.perf_counter() - start
-
-        async def sdk_send() -> float:
-            start = time.perf_counter()
-            await sig.send_message(to=SEND_TO, text=SEND_TEXT, metadata=SEND_METADATA)
-            return time.perf_counter() - start
-
-        runners: list[tuple[str, Callable[[], Awaitable[float]]]] = [
-            ("bare echo", bare_echo),
-            ("sdk echo", sdk_echo),
-            ("bare send", bare_send),
-            ("sdk send", sdk_send),
-        ]
-        for _ in range(5):  # warm-up every path
-            for _name, fn in runners:
-                await fn()
-        done = 0
-        while done < n:
-            for name, fn in runners:
-                for _ in range(min(BLOCK, n - done)):
-                    samples[name].append(await fn())
-            runners.reverse()
-            done += BLOCK
+        samples = await interleaved_round_trips(ws.send_message, ws.get_message, sig, n)
     return samples
 
 
