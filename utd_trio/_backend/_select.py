@@ -9,7 +9,7 @@ from typing import Literal
 import sniffio
 import trio
 
-__all__ = ["Backend", "current_backend", "current_clock"]
+__all__ = ["Backend", "current_backend", "current_clock", "running_asyncio_loop"]
 
 Backend = Literal["trio", "asyncio"]
 
@@ -31,6 +31,18 @@ def current_backend() -> Backend:
     if name == "asyncio":
         return "asyncio"
     raise RuntimeError(f"utd_trio runs under trio or asyncio, not {name!r}")
+
+
+def running_asyncio_loop() -> asyncio.AbstractEventLoop | None:
+    """The asyncio loop running in this thread, else None: one C call, for hot paths.
+
+    None under Trio (no asyncio loop runs in its thread); a hot path that gets None still
+    calls `current_backend` to fail clearly outside both loops.
+    """
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def current_clock() -> Callable[[], float]:

@@ -15,7 +15,7 @@ import asyncio
 
 import trio
 
-from ._select import current_backend
+from ._select import current_backend, running_asyncio_loop
 
 __all__ = ["Waiter"]
 
@@ -51,12 +51,7 @@ class Waiter:
 
     async def wait(self, timeout: float) -> bool:
         """Wait until set or ``timeout`` seconds passed; True when set."""
-        try:
-            # The cheap test first: a running asyncio loop in this thread (C, ~50 ns); the
-            # full check (sniffio) only when there is none.
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
+        loop = running_asyncio_loop()
         if loop is None:
             current_backend()  # raises a clear error outside trio and asyncio
             if self._set:

@@ -262,13 +262,7 @@ class WebSocket:
         """
         if self._send_lock.locked() or not self._stream.can_write_now():
             return False
-        if self._closed is not None:
-            raise self._closed
-        try:
-            data = self._proto.send(TextMessage(text))
-        except LocalProtocolError:
-            raise WebSocketClosed(CLOSE_ABNORMAL, "connection is closing") from None
-        self._stream.write_now(data)
+        self._stream.write_now(self._encode(TextMessage(text)))
         return True
 
     async def send_close(self, code: int, reason: str = "") -> None:
@@ -280,6 +274,16 @@ class WebSocket:
             except WebSocketClosed:
                 return
 
+    def _encode(self, event: TextMessage | CloseConnection | Pong) -> bytes:
+        """The bytes of ``event``; only a close frame may still go out once closed."""
+        if self._closed is not None and not isinstance(event, CloseConnection):
+            raise self._closed
+        try:
+            return self._proto.send(event)
+        except LocalProtocolError:
+            # Our close frame is out; the reader still waits for the peer's reply.
+            raise WebSocketClosed(CLOSE_ABNORMAL, "connection is closing") from None
+
     async def _send(self, event: TextMessage | CloseConnection | Pong) -> None:
         lock = self._send_lock
         try:
@@ -287,13 +291,7 @@ class WebSocket:
         except anyio.WouldBlock:
             await lock.acquire()
         try:
-            if self._closed is not None and not isinstance(event, CloseConnection):
-                raise self._closed
-            try:
-                data = self._proto.send(event)
-            except LocalProtocolError:
-                # Our close frame is out; the reader still waits for the peer's reply.
-                raise WebSocketClosed(CLOSE_ABNORMAL, "connection is closing") from None
+            data = self._encode(event)
             try:
                 await self._stream.send_all(data)
             except StreamBroken:
