@@ -10,12 +10,12 @@ Invariants, at every step:
 - a restore publishes a `PresenceChanged` exactly for the users whose known presence it
   changed, never for an unchanged one; a user's own subscribe publishes nothing.
 
-Not modelled, because today's counting rule (kept as it is) cannot see them, so the model
-does not generate them: a user's subscribe that is resent on the next connection after a drop
-(its mark was taken on the old one; the model fails such requests instead); subscribing
-again a user unsubscribed while frames about it (an update, or a snapshot) were still in
-flight. (Unsubscribing a user while the user's own subscribe of it is in flight is modelled:
-the later call wins.)
+Also modelled: a user's subscribe still in flight when the socket drops is sent again on the
+next connection (`PresenceTable.resending`); subscribing again a user unsubscribed while frames
+about it (an update, or a snapshot) are still in flight; unsubscribing a user while the user's
+own subscribe of it is in flight (the later call wins). The engine writes each socket's frames
+in the order it made them — an unsubscribe's ack follows every update it sent before — but may
+hold a subscribe's ack back while updates made after its snapshot go out first.
 
 ``UTD_MODEL_EXAMPLES=5000 uv run pytest tests/unit/test_presence_table.py`` runs a long one.
 """
@@ -214,6 +214,13 @@ class Told:
 
 
 @dataclass
+class UnsubAck:
+    """An unsubscribe's ack: sent at once, after every update sent before it."""
+
+    ids: tuple[str, ...]
+
+
+@dataclass
 class Ack:
     """A subscribe reply: the snapshot the engine took when it got the request."""
 
@@ -235,7 +242,7 @@ class PresenceMachine(RuleBasedStateMachine):
         # The engine's side of the current socket.
         self.registered: set[str] = set()
         self.held: list[Ack] = []  # acks computed but not yet sent
-        self.queue: deque[Told | Ack] = deque()  # frames on the wire, in order
+        self.queue: deque[Told | Ack | UnsubAck] = deque()  # frames on the wire, in order
         # The client's side.
         self.table = PresenceTable(chunk_size=2)
         self.next_ref = 0
@@ -249,19 +256,12 @@ class PresenceMachine(RuleBasedStateMachine):
         mark = self.table.mark(ids)
         self.next_ref += 1
         self.pending[self.next_ref] = (mark, restore)
+        self._engine_takes(self.next_ref, ids)
+
+    def _engine_takes(self, ref: int, ids: tuple[str, ...]) -> None:
         self.registered.update(ids)
         snapshot = tuple(Told(self.now, self.truth[u]) for u in ids)
-        self.held.append(Ack(self.next_ref, snapshot))
-
-    def _in_flight(self, user_id: str) -> bool:
-        acks = [f for f in self.queue if isinstance(f, Ack)] + self.held
-        updates = [f for f in self.queue if isinstance(f, Told)]
-        return any(t.info.user_id == user_id for a in acks for t in a.snapshot) or any(
-            t.info.user_id == user_id for t in updates
-        )
-
-    def _own_subscribe_pending(self, user_id: str) -> bool:
-        return any(user_id in mark.counts for mark, restore in self.pending.values() if not restore)
+        self.held.append(Ack(ref, snapshot))
 
     def _tell(self, told: Told) -> None:
         best = self.told.get(told.info.user_id)
@@ -302,7 +302,10 @@ class PresenceMachine(RuleBasedStateMachine):
             if self.queue:
                 self._receive(self.queue.popleft())
 
-    def _receive(self, frame: Told | Ack) -> None:
+    def _receive(self, frame: Told | Ack | UnsubAck) -> None:
+        if isinstance(frame, UnsubAck):
+            self.table.left(frame.ids)
+            return
         if isinstance(frame, Told):
             self._tell(frame)
             self.table.on_update(live(frame.info))
@@ -329,15 +332,14 @@ class PresenceMachine(RuleBasedStateMachine):
 
     @rule(ids=st.lists(st.sampled_from(USERS), unique=True, min_size=1, max_size=3))
     def subscribe(self, ids: list[str]) -> None:
-        watched = self.table.subscriptions
-        chosen = tuple(u for u in ids if u in watched or not self._in_flight(u))
-        self._request(chosen, restore=False)
+        self._request(tuple(ids), restore=False)
 
     @rule(ids=st.lists(st.sampled_from(USERS), unique=True, min_size=1, max_size=2))
     def unsubscribe(self, ids: list[str]) -> None:
         chosen = list(ids)  # also while the user's own subscribe of them is in flight
         self.table.forget(chosen)
         self.registered.difference_update(chosen)
+        self.queue.append(UnsubAck(tuple(chosen)))
 
     @rule(luck=st.integers(0, 3), gap=st.lists(st.sampled_from(USERS), max_size=3))
     def drop_and_reconnect(self, luck: int, gap: list[str]) -> None:
@@ -347,9 +349,16 @@ class PresenceMachine(RuleBasedStateMachine):
         self.registered.clear()  # a new socket: the engine knows no subscription of it
         self.held.clear()
         self.queue.clear()
-        self.pending.clear()  # requests in flight fail
         for user in gap:
             self.presence_changes(user)  # nobody is told
+        self.table.connected()
+        # The restore's requests in flight fail (it starts over); the user's own subscribes
+        # are idempotent and go out again on the new socket, each marked again.
+        own = {ref: (mark, r) for ref, (mark, r) in self.pending.items() if not r}
+        self.pending = own
+        for ref, (mark, _) in own.items():
+            self.table.resending(mark)
+            self._engine_takes(ref, mark.ids)
         self.restore_left = self.table.restore_chunks()
         self._restore_next_chunk()
 
@@ -383,3 +392,39 @@ def test_an_unsubscribe_while_the_subscribe_is_in_flight_wins() -> None:
     assert table.subscriptions == {"carol"}
     assert table.known("bob") is None
     assert table.known("carol") == on("carol")
+
+
+def test_a_stale_update_in_flight_across_unsubscribe_and_subscribe_loses() -> None:
+    """An update the engine sent before it took the unsubscribe cannot beat a later snapshot."""
+    table = PresenceTable()
+    table.apply_snapshot(table.mark(["bob"]), [on("bob")], restore=False)
+    table.forget(["bob"])  # unsubscribe sent; bob goes offline, the engine already told us…
+    mark = table.mark(["bob"])  # …and bob is subscribed again before that update arrives
+    assert not table.on_update(live(off("bob", 5)))  # stale: before the unsubscribe's ack
+    table.left(["bob"])  # the unsubscribe's ack
+    # bob came back online meanwhile: the snapshot is the newest truth
+    table.apply_snapshot(mark, [on("bob")], restore=False)
+    assert table.known("bob") == on("bob")
+    assert table.on_update(live(off("bob", 9)))  # after the acks: live again, and newer
+    assert table.known("bob") == off("bob", 9)
+
+
+def test_the_ack_of_a_later_subscribe_ends_the_stale_window_without_the_unsubscribe_ack() -> None:
+    table = PresenceTable()
+    table.forget(["bob"])  # its ack never comes (timed out)
+    table.apply_snapshot(table.mark(["bob"]), [on("bob")], restore=False)
+    assert table.on_update(live(off("bob", 3)))
+    table.forget(["carol"])
+    table.connected()  # a new socket: no unsubscribe is in flight on it
+    assert table.on_update(live(on("carol")))
+
+
+def test_a_subscribe_sent_again_on_a_new_connection_counts_updates_from_there() -> None:
+    """Updates of the old connection are older than the resent request's snapshot."""
+    table = PresenceTable()
+    mark = table.mark(["bob"])
+    table.on_update(live(on("bob")))  # on the old connection, before it dropped
+    table.connected()
+    table.resending(mark)  # the idempotent subscribe goes out again
+    table.apply_snapshot(mark, [off("bob", 4)], restore=False)
+    assert table.known("bob") == off("bob", 4)

@@ -1,7 +1,8 @@
 """`ChannelRoom`: a session's channels — subscribe, resubscribe after reconnects, trigger.
 
-The decisions are in `_protocol/_channels.py` (`ChannelTable`, `ClientEventLimiter`, the
-checks); this module performs them on the session's connection:
+The decisions are in `_protocol/_channels.py` (`ChannelTable`, held by the session's
+`SessionProtocol`, which also keeps member lists current from live member events;
+`ClientEventLimiter`; the checks); this module performs them on the session's connection:
 
 - a subscribe waits (within the request timeout) for a connection, asks for a grant signed
   for *that* connection's ``socket_id`` (private and presence channels), and sends
@@ -23,10 +24,10 @@ from typing import Any
 import anyio
 
 from .._errors import ErrorCode, UTDStreamError
-from .._events import ChannelMemberAdded, ChannelMemberRemoved, Event
+from .._events import Event
 from .._protocol import _requests as build
 from .._protocol import _vocab as v
-from .._protocol._channels import ChannelTable, ClientEventLimiter, channel_kind
+from .._protocol._channels import ClientEventLimiter, channel_kind
 from .._protocol._validate import check_choice, check_size
 from .._session._core import SessionCore
 from .._session._fanout import EventStream, Overflow
@@ -41,11 +42,10 @@ class ChannelRoom:
 
     def __init__(self, session: SessionCore) -> None:
         self._session = session
-        self.table = ChannelTable()
+        self.table = session.protocol.channels
         self._limiter = ClientEventLimiter()
         self.grants = GrantSource(None, None, allow_insecure=False)
         self._changed = anyio.Event()  # set (and replaced) whenever a subscription lands
-        session.add_event_hook(self._on_member_event, ChannelMemberAdded, ChannelMemberRemoved)
         session.add_connect_hook(self._resubscribe)
 
     # --- subscribe / unsubscribe ---------------------------------------------------------
@@ -163,10 +163,6 @@ class ChannelRoom:
         size = session.settings.event_buffer if buffer is None else check_size(buffer, "buffer")
         check_choice(overflow, "overflow", ("drop_oldest", "block"))
         return session.hub.subscribe(types, buffer=size, overflow=overflow, where=where)
-
-    def _on_member_event(self, event: Event) -> Event:
-        self.table.on_event(event)
-        return event
 
     # --- waiting -------------------------------------------------------------------------
 

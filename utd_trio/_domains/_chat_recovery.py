@@ -1,13 +1,13 @@
 """No message lost across a reconnect gap (protocol §8): the chat half of `Signaling`.
 
-The decisions live in the sans-IO core: `DeliveryLedger` (`_protocol/_delivery.py`) says, for
-every message that reaches the session, whether it is published, held or a duplicate, and
-`RecoveryJob` (`_protocol/_recovery_job.py`) plans the history fetches after a reconnect. This
-module only moves their requests and answers:
+The decisions live in the session's sans-IO core (`SessionProtocol`): its `DeliveryLedger`
+(`_protocol/_delivery.py`) says, for every message that reaches the session, whether it is
+published, held or a duplicate, and a `RecoveryJob` (`_protocol/_recovery_job.py`) plans the
+history fetches after a reconnect. This module only moves their requests and answers:
 
-- an event hook feeds every live `MessageReceived` and `ReceiptReceived` to the ledger (live
-  messages are held while the connection's recovery runs, so missed messages always come
-  first, in ``seq`` order);
+- every live `MessageReceived` and `ReceiptReceived` goes through the ledger in the receive
+  loop (live messages are held while the connection's recovery runs, so missed messages
+  always come first, in ``seq`` order);
 - ``send_message`` tells the ledger about each acked own send;
 - a connect hook runs the recovery: it performs the job's requests with `UTDApi`, publishes
   the recovered messages as ``MessageReceived(recovered=True)``, then the held ones, then
@@ -30,10 +30,9 @@ from typing import Any, Final
 import anyio
 
 from .._errors import ErrorCode, UTDStreamError
-from .._events import Event, MessageReceived, ReceiptReceived, RecoveryFinished
+from .._events import MessageReceived, RecoveryFinished
 from .._models import ChatMessage
 from .._protocol import _vocab as v
-from .._protocol._delivery import DeliveryLedger
 from .._protocol._parse import WireFormatError, parse_message
 from .._protocol._recovery_job import Answer, ListConversations, RecoveryJob
 from .._session._core import SessionCore
@@ -57,8 +56,7 @@ class ChatRecovery:
 
     def __init__(self, core: SessionCore) -> None:
         self._core = core
-        self._ledger = DeliveryLedger()
-        core.add_event_hook(self._on_chat_event, MessageReceived, ReceiptReceived)
+        self._ledger = core.protocol.delivery
         core.add_connect_hook(self._recover)
 
     def last_delivered_seq(self, conversation_id: str) -> int | None:
@@ -85,28 +83,18 @@ class ChatRecovery:
         self._ledger.own(message)
         return message
 
-    def _on_chat_event(self, event: Event) -> Event | None:
-        """Event hook: record times and deliveries; hold live messages during recovery."""
-        if isinstance(event, ReceiptReceived):
-            self._ledger.observe(event.at, self._core.generation)
-            return event
-        if not isinstance(event, MessageReceived):
-            return event
-        return event if self._ledger.live(event.message, self._core.generation) else None
-
     async def _recover(self, client: SignalClient, generation: int) -> None:
         """Connect hook: fetch and publish what the gap swallowed, then release held events."""
-        ledger = self._ledger
-        ledger.connected(generation, client.hello.server_time)
         if generation <= 1:
-            return
+            return  # the ledger entered it when the connection was established
+        protocol = self._core.protocol
         delivered = 0
         error: str | None = None
         incomplete: frozenset[str] | None = frozenset()
         for attempt in range(RECOVERY_ATTEMPTS):
             if attempt:
                 await anyio.sleep(RECOVERY_RETRY_DELAY * 2 ** (attempt - 1))
-            job = RecoveryJob(ledger, chat_enabled=self._core.chat_enabled)
+            job = protocol.recovery_job()
             try:
                 await self._run_job(job)
             except UTDStreamError as exc:
@@ -122,8 +110,8 @@ class ChatRecovery:
                 delivered += job.delivered
                 incomplete = job.incomplete
             break
-        for message in ledger.finish_recovery(generation, complete=error is None):
-            self._core.publish(MessageReceived(message))
+        for event in protocol.finish_recovery(generation, complete=error is None):
+            self._core.publish(event)
         self._core.publish(
             RecoveryFinished(generation, error is None, delivered, error, incomplete)
         )

@@ -3,22 +3,25 @@
 Presence: subscribe to users' online state (signaling capability).
 
 The state — the watched users, the last presence known of each, the "a live update newer than
-the snapshot wins" rule — lives in the sans-IO `PresenceTable` (`utd_trio._protocol._presence`);
-this component only sends the requests and publishes what the table returns. On every
-reconnect a connect hook subscribes again (protocol §8) and publishes a `PresenceChanged` for
-each user whose presence differs from what the session last knew — the changes that happened
-while it was disconnected.
+the snapshot wins" rule — lives in the sans-IO `PresenceTable` (`utd_trio._protocol._presence`)
+held by the session's `SessionProtocol`, which also takes every live update in the receive
+loop. This component only sends the requests; their answers go into the table *where they
+arrived* among the inbound frames (the request's ``on_reply``), which is what lets the table
+tell a stale update from a newer one. On every reconnect a connect hook subscribes again
+(protocol §8) and publishes a `PresenceChanged` for each user whose presence differs from what
+the session last knew — the changes that happened while it was disconnected.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from .._events import Event, PresenceChanged
+from .._errors import UTDStreamError
 from .._models import PresenceInfo
 from .._protocol import _vocab as v
 from .._protocol._presence import (
-    PresenceTable,
+    PresenceMark,
     parse_subscribe_reply,
     subscribe_body,
     unsubscribe_body,
@@ -36,8 +39,7 @@ class Presence:
 
     def __init__(self, core: SessionCore) -> None:
         self._core = core
-        self._table = PresenceTable()
-        core.add_event_hook(self._on_presence_event, PresenceChanged)
+        self._table = core.protocol.presence
         core.add_connect_hook(self._restore_presence)
 
     @property
@@ -61,13 +63,16 @@ class Presence:
             UTDStreamError: e.g. FEATURE_DISABLED (signaling off), TIMEOUT, CLOSED.
         """
         ids = list(dict.fromkeys(check_ids(user_ids, "user_ids", limit=v.MAX_PRESENCE_IDS)))
-        mark = self._table.mark(ids)
+        table = self._table
+        mark = table.mark(ids)
         reply = await self._core.request(
-            v.REQ_PRESENCE_SUBSCRIBE, subscribe_body(ids), idempotent=True
+            v.REQ_PRESENCE_SUBSCRIBE,
+            subscribe_body(ids),
+            idempotent=True,
+            on_reply=self._snapshot_taker(mark, restore=False),
+            on_resend=lambda: table.resending(mark),
         )
-        snapshot = parse_subscribe_reply(reply)
-        self._table.apply_snapshot(mark, snapshot, restore=False)
-        return snapshot
+        return parse_subscribe_reply(reply)
 
     async def unsubscribe_presence(self, user_ids: Sequence[str]) -> None:
         """Stop watching ``user_ids`` (unknown ids are fine).
@@ -80,14 +85,29 @@ class Presence:
             UTDStreamError: e.g. FEATURE_DISABLED (signaling off), TIMEOUT, CLOSED.
         """
         ids = list(dict.fromkeys(check_ids(user_ids, "user_ids", limit=v.MAX_PRESENCE_IDS)))
-        self._table.forget(ids)
-        await self._core.request(v.REQ_PRESENCE_UNSUBSCRIBE, unsubscribe_body(ids), idempotent=True)
+        table = self._table
+        table.forget(ids)
+        await self._core.request(
+            v.REQ_PRESENCE_UNSUBSCRIBE,
+            unsubscribe_body(ids),
+            idempotent=True,
+            on_reply=lambda _data, _error: table.left(ids),
+        )
 
-    def _on_presence_event(self, event: Event) -> Event:
-        """Record live presence in the table (the event is published as is)."""
-        if isinstance(event, PresenceChanged):
-            self._table.on_update(event)
-        return event
+    def _snapshot_taker(
+        self, mark: PresenceMark, *, restore: bool
+    ) -> Callable[[dict[str, Any] | None, UTDStreamError | None], None]:
+        """An ``on_reply`` that puts a subscribe's snapshot into the table where it arrived."""
+        table = self._table
+        publish = self._core.publish
+
+        def take(data: dict[str, Any] | None, error: UTDStreamError | None) -> None:
+            if data is None:
+                return
+            for event in table.apply_snapshot(mark, parse_subscribe_reply(data), restore=restore):
+                publish(event)
+
+        return take
 
     async def _restore_presence(self, client: SignalClient, generation: int) -> None:
         """Connect hook: subscribe again and publish the changes missed during the gap."""
@@ -96,6 +116,8 @@ class Presence:
         table = self._table
         for chunk in table.restore_chunks():
             mark = table.mark(chunk)
-            reply = await client.request(v.REQ_PRESENCE_SUBSCRIBE, subscribe_body(chunk))
-            for event in table.apply_snapshot(mark, parse_subscribe_reply(reply), restore=True):
-                self._core.publish(event)
+            await client.request(
+                v.REQ_PRESENCE_SUBSCRIBE,
+                subscribe_body(chunk),
+                on_reply=self._snapshot_taker(mark, restore=True),
+            )

@@ -14,7 +14,17 @@ events it has seen per user. It has no I/O, no clock and no tasks; the async she
   the gap), under the same "a later live update wins" rule, ignoring users unsubscribed
   meanwhile;
 - ``on_update(event)`` for every live update; ``forget(ids)`` on unsubscribe (at once, even if
-  the request then fails).
+  the request then fails), then ``left(ids)`` at the unsubscribe's ack.
+
+Where the answers are taken matters. The shell applies a subscribe's snapshot and an
+unsubscribe's ack *at the ack's place in the inbound order* (in the receive loop), so:
+
+- a live update received after the mark of the request's latest send (`mark`, and
+  `resending` for a send again on a new connection) is newer than the snapshot and wins;
+- an update received between ``forget`` and the unsubscribe's ack was sent before the engine
+  dropped the subscription: it is stale, and neither recorded nor published — a subscribe
+  made right after cannot be overruled by it. A new connection (`connected`) or the ack of a
+  later subscribe of the user ends that window even if the unsubscribe's ack never comes.
 
 The request bodies and the reply are built and read here too (`subscribe_body`,
 `unsubscribe_body`, `parse_subscribe_reply`), mirroring how inbound frames are decoded.
@@ -56,12 +66,13 @@ def parse_subscribe_reply(reply: Mapping[str, Any]) -> tuple[PresenceInfo, ...]:
     return parse_presence_list(reply.get(v.PRESENCE_USERS))
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True, eq=False)
+@dataclass(slots=True, weakref_slot=True, eq=False)
 class PresenceMark:
     """The live-update counts of some users, taken right before a subscribe request.
 
     ``counts`` is keyed by the requested ids, in request order. A snapshot entry is trusted
-    only for a user whose count has not moved since the mark.
+    only for a user whose count has not moved since the mark (taken again by
+    `PresenceTable.resending` when the request goes out on a new connection).
     """
 
     counts: Mapping[str, int]
@@ -81,7 +92,7 @@ class PresenceTable:
     `MAX_PRESENCE_IDS`; smaller only in tests).
     """
 
-    __slots__ = ("_chunk_size", "_in_flight", "_known", "_subs", "_updates")
+    __slots__ = ("_chunk_size", "_in_flight", "_known", "_leaving", "_subs", "_updates")
 
     def __init__(self, chunk_size: int = v.MAX_PRESENCE_IDS) -> None:
         if chunk_size < 1:
@@ -92,6 +103,8 @@ class PresenceTable:
         self._updates: dict[str, int] = {}  # live updates seen, per user
         # Marks of requests still waiting for their answer (weak: a failed request's goes).
         self._in_flight: weakref.WeakSet[PresenceMark] = weakref.WeakSet()
+        # Ids unsubscribed whose unsubscribe's ack has not come yet: their updates are stale.
+        self._leaving: dict[str, int] = {}
 
     # --- reading ------------------------------------------------------------------------
 
@@ -126,6 +139,15 @@ class PresenceTable:
         self._in_flight.add(mark)
         return mark
 
+    def resending(self, mark: PresenceMark) -> None:
+        """The request of ``mark`` goes out again (a new connection): count from now.
+
+        Updates of the old connection came before this send, so they are older than the
+        snapshot it will return; only those received from now on are newer.
+        """
+        updates = self._updates
+        mark.counts = {user_id: updates.get(user_id, 0) for user_id in mark.counts}
+
     def apply_snapshot(
         self, mark: PresenceMark, users: Sequence[PresenceInfo], *, restore: bool
     ) -> list[PresenceChanged]:
@@ -145,6 +167,10 @@ class PresenceTable:
         """
         self._in_flight.discard(mark)
         counts = {u: n for u, n in mark.counts.items() if u not in mark.dropped}
+        if self._leaving:
+            # This ack comes after the ack of any earlier unsubscribe on its socket.
+            for user_id in counts:
+                self._leaving.pop(user_id, None)
         updates = self._updates
         known = self._known
         if not restore:
@@ -168,14 +194,19 @@ class PresenceTable:
 
     # --- live updates and unsubscribing -------------------------------------------------
 
-    def on_update(self, event: PresenceChanged) -> None:
-        """Record a live ``presence.update`` (the shell publishes the event as it is).
+    def on_update(self, event: PresenceChanged) -> bool:
+        """Record a live ``presence.update``: True to publish it, False when it is stale.
 
-        The engine only sends updates of subscribed users, so the table stays small.
+        Stale: the user was unsubscribed and the unsubscribe's ack has not come yet (the
+        engine sent it before it dropped the subscription). The engine only sends updates of
+        subscribed users, so the table stays small.
         """
         user_id = event.user_id
+        if user_id in self._leaving:
+            return False
         self._known[user_id] = PresenceInfo(user_id, event.online, event.last_seen_at)
         self._updates[user_id] = self._updates.get(user_id, 0) + 1
+        return True
 
     def forget(self, user_ids: Iterable[str]) -> None:
         """Stop watching ``user_ids`` at once: they are not restored on a reconnect."""
@@ -186,3 +217,20 @@ class PresenceTable:
             self._updates.pop(user_id, None)
         for mark in self._in_flight:
             mark.dropped.update(ids & mark.counts.keys())
+        leaving = self._leaving
+        for user_id in ids:
+            leaving[user_id] = leaving.get(user_id, 0) + 1
+
+    def left(self, user_ids: Iterable[str]) -> None:
+        """The ack of the unsubscribe of ``user_ids`` arrived: their updates count again."""
+        leaving = self._leaving
+        for user_id in set(user_ids):
+            n = leaving.get(user_id, 0)
+            if n > 1:
+                leaving[user_id] = n - 1
+            else:
+                leaving.pop(user_id, None)
+
+    def connected(self) -> None:
+        """A new connection: the engine holds no subscription of it, nothing is in flight."""
+        self._leaving.clear()

@@ -1,10 +1,12 @@
 """The state a `Signaling` session keeps across connection generations.
 
-`SessionCore` is what the domain components (presence, calls, chat, …) are given: it sends
-requests on whichever connection is live (waiting, within the request's deadline, while
-reconnecting), turns inbound frames into typed events, and lets the components hook into every
-new connection generation and into the event stream. The `Signaling` facade holds one, the
-components and the supervisor; nothing inherits from it.
+`SessionCore` is what the domain components (presence, calls, chat, …) are given. It holds the
+session's sans-IO `SessionProtocol` — every decision and all the state — and is its shell: it
+sends requests on whichever connection is live (waiting, within the request's deadline, while
+reconnecting), hands every inbound frame to the protocol and publishes the event it returns,
+runs the protocol's timer (`Ticker`), and lets the components run I/O on every new connection
+generation (connect hooks). The `Signaling` facade holds one, the components and the
+supervisor; nothing inherits from it.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ from .._errors import ErrorCode, UTDStreamError
 from .._events import Disconnected, Event
 from .._models import Capabilities, ConnectionState, PlanLimits, Session
 from .._protocol import _vocab as v
-from .._protocol._codec import Frame, event_key
-from .._protocol._decode_events import frame_event
+from .._protocol._codec import Frame
 from .._protocol._parse import WireFormatError, parse_session
-from .._protocol._session_machine import SessionMachine
+from .._protocol._request_plan import RequestPlan
+from .._protocol._session_protocol import SessionProtocol
 from .._protocol._validate import (
     check_choice,
     check_provider_call,
@@ -34,16 +36,14 @@ from .._protocol._validate import (
     check_size,
 )
 from .._rest._api import UTDApi
-from .._transport._client import ConnectionStats, SignalClient
+from .._transport._client import ConnectionStats, OnReply, SignalClient
 from ._fanout import EventHub, EventStream, Overflow
+from ._ticker import Ticker
 
 log = logging.getLogger("utd_trio.signaling")
 
-_CAPS = event_key(v.EV_CAPABILITIES_UPDATED)
-
 SessionProvider = Callable[[], Awaitable[Mapping[str, Any] | Session]]
 ConnectHook = Callable[[SignalClient, int], Awaitable[None]]
-EventHook = Callable[[Event], Event | None]
 
 
 @dataclass(frozen=True)
@@ -94,20 +94,22 @@ class SessionCore:
         self.api = api
         self.settings = settings
         self.stats = ConnectionStats()
-        self.machine = SessionMachine(
+        self.protocol = SessionProtocol(
             backoff_base=settings.backoff_base,
             backoff_cap=settings.backoff_cap,
             connect_timeout=settings.connect_timeout,
+            stats=self.stats,
         )
-        """The lifecycle decisions (generation, state, capabilities, reconnect or stop)."""
+        """The session's sans-IO core: every decision and all the state."""
+        self.machine = self.protocol.lifecycle
+        """The lifecycle part of it (generation, state, capabilities, reconnect or stop)."""
         self._provider = session_provider
         self._hub = EventHub(backlog=settings.event_buffer)
         self._live = _Live()
         self._loop_clock: Callable[[], float] | None = None
         self._connect_hooks: list[ConnectHook] = []
-        self._event_hooks: list[tuple[EventHook, tuple[type[Event], ...]]] = []
-        # Event class -> the hooks that take it, in registration order (built on first use).
-        self._hooks_by_kind: dict[type[Event], tuple[tuple[int, EventHook], ...]] = {}
+        self._ticker = Ticker(self.protocol, self._hub.publish)
+        self._connect_hooks.append(self._ticker.connected)
 
     # --- public state ----------------------------------------------------------------------
 
@@ -196,51 +198,6 @@ class SessionCore:
         """The registered connect hooks, in order."""
         return tuple(self._connect_hooks)
 
-    def add_event_hook(self, hook: EventHook, *types: type[Event]) -> None:
-        """Pass every decoded event through ``hook`` before publishing (None swallows it).
-
-        With ``types``, only events of those classes go through ``hook``; the others skip
-        it without a call (the type dispatch is done once per event class, not per event).
-        """
-        self._event_hooks.append((hook, types))
-        self._hooks_by_kind.clear()
-
-    def _hooks_for(self, kind: type[Event]) -> tuple[tuple[int, EventHook], ...]:
-        hooks = tuple(
-            (index, hook)
-            for index, (hook, types) in enumerate(self._event_hooks)
-            if not types or issubclass(kind, types)
-        )
-        self._hooks_by_kind[kind] = hooks
-        return hooks
-
-    def _run_event_hooks(self, event: Event) -> Event | None:
-        """``event`` through the hooks that take it; None when one of them swallowed it."""
-        kind = type(event)
-        hooks = self._hooks_by_kind.get(kind)
-        if hooks is None:
-            hooks = self._hooks_for(kind)
-        for index, hook in hooks:
-            maybe = hook(event)
-            if maybe is None:
-                return None
-            if type(maybe) is not kind:
-                # Replaced by an event of another class: the remaining hooks are those
-                # registered after this one that take the new class.
-                return self._run_hooks_from(index + 1, maybe)
-            event = maybe
-        return event
-
-    def _run_hooks_from(self, start: int, event: Event) -> Event | None:
-        for hook, types in self._event_hooks[start:]:
-            if types and not isinstance(event, types):
-                continue
-            maybe = hook(event)
-            if maybe is None:
-                return None
-            event = maybe
-        return event
-
     @property
     def hub(self) -> EventHub:
         """The fan-out of this session's events (its dispatcher runs in the session's tasks)."""
@@ -259,24 +216,29 @@ class SessionCore:
         *,
         timeout: float | None = None,
         idempotent: bool = False,
+        on_reply: OnReply | None = None,
+        on_resend: Callable[[], None] | None = None,
     ) -> dict[str, Any]:
         """Send a request on the live connection and return the ack data.
 
         While reconnecting it waits (within ``timeout``) for the next connection instead of
         failing at once. An ``idempotent`` request whose connection dies before the reply is
-        sent again on the next connection, within the same deadline.
+        sent again on the next connection, within the same deadline (``on_resend`` is called
+        right before). ``on_reply`` sees the reply where it arrived (`SignalClient.request`).
         """
         limit = self.settings.request_timeout if timeout is None else timeout
         now = self._clock()
-        deadline = now() + limit
+        plan = RequestPlan.start(event, now(), limit, idempotent=idempotent)
         while True:
-            client = await self._wait_client(deadline, event)
-            remaining = deadline - now()
+            client = await self._wait_client(plan.deadline, event)
+            remaining = plan.remaining(now())
+            if plan.resending and on_resend is not None:
+                on_resend()
             try:
-                return await client.request(event, data, timeout=max(remaining, 0.0))
+                return await client.request(event, data, timeout=remaining, on_reply=on_reply)
             except UTDStreamError as exc:
-                lost = exc.code is ErrorCode.NETWORK and client.is_closed
-                if not (lost and idempotent) or self.machine.closed_for_good:
+                closed = self.machine.closed_for_good
+                if not plan.retry(exc, connection_closed=client.is_closed, session_closed=closed):
                     raise
                 log.debug("%s: connection lost before the reply; resending", event)
 
@@ -324,7 +286,7 @@ class SessionCore:
 
     def on_established(self, client: SignalClient, session: Session) -> None:
         """A new connection generation is up: switch to ``client``, publish what it means."""
-        events = self.machine.established(session, client.hello)
+        events = self.protocol.established(session, client.hello)
         self._live.replace(client)
         for event in events:
             self._hub.publish(event)
@@ -350,24 +312,8 @@ class SessionCore:
         self._hub.close()
 
     def ingest(self, frame: Frame) -> None:
-        """Turn an inbound server frame into a typed event (runs in the receive loop)."""
-        if frame.event == _CAPS:
-            for changed in self.machine.capabilities_frame(frame.data):
-                self._hub.publish(changed)
-            return
-        try:
-            event = frame_event(frame)
-        except WireFormatError as exc:
-            self.stats.count_drop("malformed_event")
-            log.debug("dropped malformed %s frame: %s", frame.event, exc)
-            return
-        if event is None:
-            self.stats.count_drop("unknown_event")
-            log.debug("ignored unknown event %r", frame.event)
-            return
-        if self._event_hooks:
-            maybe = self._run_event_hooks(event)
-            if maybe is None:
-                return
-            event = maybe
-        self._hub.publish(event)
+        """An inbound server event: through the protocol, then published (the receive loop)."""
+        event = self.protocol.receive(frame, self._clock()())
+        if event is not None:
+            self._hub.publish(event)
+            self._ticker.changed()

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Coroutine
-from contextvars import ContextVar
-from typing import Any
 
 import anyio
 import anyio.abc
@@ -23,24 +20,9 @@ from .._protocol._session_machine import Stop
 from .._transport._client import CloseInfo, SignalClient
 from .._transport._connect import open_signal_client
 from ._core import ConnectHook, SessionCore
+from ._spawn import generation_spawn
 
 log = logging.getLogger("utd_trio.supervisor")
-
-Spawn = Callable[[Callable[[], Coroutine[Any, Any, None]]], object]
-"""Starts a task (a task group's ``start_soon``)."""
-
-_generation_spawn: ContextVar[Spawn | None] = ContextVar("utd_generation_spawn", default=None)
-
-
-def generation_spawner() -> Spawn | None:
-    """Within a connect hook: start tasks in this connection's hook task group, on demand.
-
-    A hook that has nothing to do returns at once and starts its task later, when there is
-    work (e.g. the typing-expiry timer while someone types); such tasks end with the
-    connection. Starting one after the connection ended raises `RuntimeError`. None outside
-    a connect hook.
-    """
-    return _generation_spawn.get()
 
 
 def _with_mint_hint(exc: UTDStreamError, core: SessionCore) -> UTDStreamError:
@@ -167,12 +149,12 @@ class Supervisor:
                 task_status.started()
             async with anyio.create_task_group() as hooks:
                 # Each hook task copies the context now: `generation_spawner` is this group's.
-                token = _generation_spawn.set(hooks.start_soon)
+                token = generation_spawn.set(hooks.start_soon)
                 try:
                     for hook in core.connect_hooks:
                         hooks.start_soon(_guarded, hook, client, core.generation)
                 finally:
-                    _generation_spawn.reset(token)
+                    generation_spawn.reset(token)
                 await client.wait_closed()
                 hooks.cancel_scope.cancel()
             info = client.close_info

@@ -39,9 +39,13 @@ __all__ = ["CloseInfo", "ConnectionStats", "Hello", "SignalClient"]
 
 log = logging.getLogger("utd_trio.client")
 
+OnReply = Callable[[dict[str, Any] | None, UTDStreamError | None], None]
+"""Called with a request's reply where it arrived: (ack data, None) or (None, error)."""
+
 
 @dataclass(eq=False)
 class _Pending:
+    on_reply: OnReply | None = None
     done: Waiter = field(default_factory=Waiter)
     data: dict[str, Any] | None = None
     error: UTDStreamError | None = None
@@ -116,9 +120,19 @@ class SignalClient:
         return info
 
     async def request(
-        self, event: str, data: Mapping[str, Any] | None = None, *, timeout: float | None = None
+        self,
+        event: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        on_reply: OnReply | None = None,
     ) -> dict[str, Any]:
         """Send a request and wait for its ``ack``; return the ack's data.
+
+        ``on_reply``, if given, is called with the ack's data and None, or None and the
+        classified error, in the receive loop — in order with the events around it, before
+        this call returns: for state that must see a reply where it arrived (e.g. a presence
+        snapshot against live updates). It must not block or raise.
 
         Raises:
             UTDStreamError: the classified ``error`` reply; TIMEOUT when no reply came within
@@ -126,7 +140,7 @@ class SignalClient:
                 connection ended before the reply; INVALID when the frame cannot be sent.
         """
         ref, text = self._proto.request(event, data)
-        slot = self._waiters[ref] = _Pending()
+        slot = self._waiters[ref] = _Pending(on_reply)
         limit = self._request_timeout if timeout is None else timeout
         deadline = self._now() + limit
         try:
@@ -260,6 +274,8 @@ class SignalClient:
             if isinstance(outcome, Reply):
                 slot = self._waiters.get(outcome.ref)
                 if slot is not None:
+                    if slot.on_reply is not None:
+                        slot.on_reply(outcome.data, outcome.error)
                     slot.data, slot.error = outcome.data, outcome.error
                     slot.done.set()
             else:
