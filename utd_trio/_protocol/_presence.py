@@ -7,7 +7,8 @@ events it has seen per user. It has no I/O, no clock and no tasks; the async she
 
 - ``subscribe``: ``mark(ids)`` right before the request, then ``apply_snapshot(mark, users,
   restore=False)`` with the reply: the ids become watched, and each user's snapshot is kept
-  unless a live update arrived after the mark (it is newer than the snapshot and wins);
+  unless a live update arrived after the mark (it is newer than the snapshot and wins); a
+  change it brings for a user watched already is returned to publish, as a restore would;
 - after a reconnect: ``restore_chunks()`` (at most `MAX_PRESENCE_IDS` ids each), and per chunk
   ``mark`` + request + ``apply_snapshot(..., restore=True)``, which returns a `PresenceChanged`
   for each user whose presence differs from what the session knew (the changes missed during
@@ -151,7 +152,7 @@ class PresenceTable:
     def apply_snapshot(
         self, mark: PresenceMark, users: Sequence[PresenceInfo], *, restore: bool
     ) -> list[PresenceChanged]:
-        """Take in a subscribe reply; return the events to publish (none unless ``restore``).
+        """Take in a subscribe reply; return the `PresenceChanged` events to publish.
 
         Only users named in ``mark`` count. A user whose live-update count moved since the
         mark keeps what the live update said: it arrived after the snapshot was asked for,
@@ -162,8 +163,13 @@ class PresenceTable:
         except ids unsubscribed while the request was in flight: the later call wins.
 
         ``restore=True`` (re-subscribing after a reconnect): users unsubscribed meanwhile are
-        ignored, and a `PresenceChanged` is returned for each user whose snapshot differs
-        from the presence the session knew: the changes missed during the gap.
+        ignored.
+
+        Either way, a `PresenceChanged` is returned for each user watched *before* this reply
+        whose snapshot differs from the presence the session knew: a change the session had
+        not been told of (missed during a gap). Which of a restore and a user's own subscribe
+        resent after the same drop answers first then makes no difference. Users new to the
+        session get no event: their presence is what the subscribe call returns.
         """
         self._in_flight.discard(mark)
         counts = {u: n for u, n in mark.counts.items() if u not in mark.dropped}
@@ -171,25 +177,24 @@ class PresenceTable:
             # This ack comes after the ack of any earlier unsubscribe on its socket.
             for user_id in counts:
                 self._leaving.pop(user_id, None)
-        updates = self._updates
-        known = self._known
+        subs = self._subs
+        watched_before = {u for u in counts if u in subs}
         if not restore:
             for user_id in counts:
-                self._subs[user_id] = None
-            for info in users:
-                if counts.get(info.user_id) == updates.get(info.user_id, 0):
-                    known[info.user_id] = info
-            return []
+                subs[user_id] = None
+        updates = self._updates
+        known = self._known
         changed: list[PresenceChanged] = []
         for info in users:
             user_id = info.user_id
-            if user_id not in counts or user_id not in self._subs:
+            if user_id not in counts or user_id not in subs:
                 continue  # not asked for, or unsubscribed meanwhile
             if updates.get(user_id, 0) != counts[user_id]:
                 continue  # a live update arrived after this snapshot: it is newer
             if known.get(user_id) != info:
                 known[user_id] = info
-                changed.append(PresenceChanged(user_id, info.online, info.last_seen_at))
+                if user_id in watched_before:
+                    changed.append(PresenceChanged(user_id, info.online, info.last_seen_at))
         return changed
 
     # --- live updates and unsubscribing -------------------------------------------------
