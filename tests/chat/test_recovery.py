@@ -18,7 +18,7 @@ from utd_trio import (
     RecoveryFinished,
     UTDStreamError,
 )
-from utd_trio._domains._chat_recovery import RECOVERY_ATTEMPTS
+from utd_trio._protocol._recovery_job import RECOVERY_ATTEMPTS
 from utd_trio.testing import Engine, EngineState, Session
 
 from ._helpers import Creds, Peer, peers, wrap_ws_handler

@@ -61,6 +61,7 @@ from utd_trio._protocol._recovery_job import (
     ListConversations,
     RecoveryJob,
     Request,
+    retry_delay,
 )
 from utd_trio._protocol._request_plan import RequestPlan
 from utd_trio._protocol._session_machine import Reconnect, Stop
@@ -87,13 +88,6 @@ __all__ = [
 ME: Final = "me"
 EPOCH: Final = datetime(2026, 12, 1, tzinfo=UTC)
 HEARTBEAT_INTERVAL: Final = 25.0
-
-# As utd_trio._domains._chat_recovery (the async shell this harness steps by hand).
-RECOVERY_ATTEMPTS: Final = 3
-RECOVERY_RETRY_DELAY: Final = 0.25
-TRANSIENT: Final = frozenset(
-    {ErrorCode.NETWORK, ErrorCode.TIMEOUT, ErrorCode.SERVER, ErrorCode.RATE_LIMITED}
-)
 
 Json = dict[str, Any]
 OnReply = Callable[[Json | None, UTDStreamError | None], None]
@@ -988,10 +982,11 @@ class PairedClient:
         recovery.error = f"history could not be fetched: {error}"
         recovery.delivered += job.delivered
         recovery.incomplete = job.incomplete
-        if error.code in TRANSIENT and recovery.attempt + 1 < RECOVERY_ATTEMPTS:
+        delay = retry_delay(error, recovery.attempt + 1)
+        if delay is not None:
             recovery.attempt += 1
             recovery.job = None
-            recovery.retry_at = self.now + RECOVERY_RETRY_DELAY * 2 ** (recovery.attempt - 1)
+            recovery.retry_at = self.now + delay
             return
         self._recovery_finished(recovery)
 

@@ -15,7 +15,8 @@ history fetches after a reconnect. This module only moves their requests and ans
   left incomplete.
 
 A history fetch that fails transiently (network, timeout, 5xx, 429) is tried again on the same
-connection, up to `RECOVERY_ATTEMPTS` times 0.25 s / 0.5 s apart, while live events stay held.
+connection, up to `RECOVERY_ATTEMPTS` times 0.25 s / 0.5 s apart, while live events stay held
+(the decision is the protocol's `retry_delay`).
 A recovery that fails still releases the held live events, so the session keeps flowing; the
 next reconnect recovers the same gap again and delivers what is still missing — later than
 those live ones in that case (`RecoveryFinished.incomplete` names the conversations), and never
@@ -25,7 +26,7 @@ twice. A recovery cut short by another drop keeps the live events held for the n
 from __future__ import annotations
 
 import logging
-from typing import Any, Final
+from typing import Any
 
 import anyio
 
@@ -34,21 +35,16 @@ from .._events import MessageReceived, RecoveryFinished
 from .._models import ChatMessage
 from .._protocol import _vocab as v
 from .._protocol._parse import WireFormatError, parse_message
-from .._protocol._recovery_job import Answer, ListConversations, RecoveryJob
+from .._protocol._recovery_job import (
+    Answer,
+    ListConversations,
+    RecoveryJob,
+    retry_delay,
+)
 from .._session._core import SessionCore
 from .._transport._client import SignalClient
 
 log = logging.getLogger("utd_trio.chat")
-
-RECOVERY_ATTEMPTS: Final = 3
-"""History fetches per recovery when they fail transiently (held live messages wait)."""
-
-RECOVERY_RETRY_DELAY: Final = 0.25
-"""Seconds before the second fetch; doubled before each further one."""
-
-_TRANSIENT: Final = frozenset(
-    {ErrorCode.NETWORK, ErrorCode.TIMEOUT, ErrorCode.SERVER, ErrorCode.RATE_LIMITED}
-)
 
 
 class ChatRecovery:
@@ -91,16 +87,16 @@ class ChatRecovery:
         delivered = 0
         error: str | None = None
         incomplete: frozenset[str] | None = frozenset()
-        for attempt in range(RECOVERY_ATTEMPTS):
-            if attempt:
-                await anyio.sleep(RECOVERY_RETRY_DELAY * 2 ** (attempt - 1))
+        failed = 0
+        while True:
             job = protocol.recovery_job()
+            delay: float | None = None
             try:
                 await self._run_job(job)
             except UTDStreamError as exc:
                 error = f"history could not be fetched: {exc}"
-                if exc.code in _TRANSIENT:
-                    continue  # live messages stay held: order is worth a short delay
+                failed += 1
+                delay = retry_delay(exc, failed)
             except Exception as exc:  # never let recovery take the session down
                 log.exception("chat recovery failed")
                 error = f"recovery failed: {exc!r}"
@@ -109,7 +105,9 @@ class ChatRecovery:
             finally:
                 delivered += job.delivered
                 incomplete = job.incomplete
-            break
+            if delay is None:
+                break
+            await anyio.sleep(delay)  # live messages stay held: order is worth a short delay
         for event in protocol.finish_recovery(generation, complete=error is None):
             self._core.publish(event)
         self._core.publish(

@@ -22,6 +22,9 @@ Messages the ledger has accounted for (delivered, or this session's own sends) a
 so a page may be fetched any number of times. If a request fails, the shell stops the job and
 `incomplete` names the conversations it could not finish (None, meaning any, when even the
 listing failed): the ledger keeps what was delivered, and a later attempt starts over.
+Whether there is a later attempt on the same connection is `retry_delay`'s decision: a
+transient failure (network, timeout, 5xx, 429) is tried again up to `RECOVERY_ATTEMPTS` times,
+0.25 s then 0.5 s apart, while live messages stay held; any other failure ends the recovery.
 """
 
 from __future__ import annotations
@@ -31,10 +34,39 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
+from .._errors import ErrorCode, UTDStreamError
 from .._models import ChatMessage, Conversation, HistoryPage
 from ._delivery import DeliveryLedger
 
-__all__ = ["FetchPage", "ListConversations", "RecoveryJob", "Request"]
+__all__ = [
+    "RECOVERY_ATTEMPTS",
+    "FetchPage",
+    "ListConversations",
+    "RecoveryJob",
+    "Request",
+    "retry_delay",
+]
+
+RECOVERY_ATTEMPTS: Final = 3
+"""Recovery jobs per connection when they fail transiently (held live messages wait)."""
+
+RECOVERY_RETRY_DELAY: Final = 0.25
+"""Seconds before the second job; doubled before each further one."""
+
+_TRANSIENT: Final = frozenset(
+    {ErrorCode.NETWORK, ErrorCode.TIMEOUT, ErrorCode.SERVER, ErrorCode.RATE_LIMITED}
+)
+
+
+def retry_delay(error: UTDStreamError, failed: int) -> float | None:
+    """Job number ``failed`` (1-based) failed with ``error``: seconds before the next, or None.
+
+    None ends the recovery: the failure is not transient, or the attempts are used up.
+    """
+    if error.code not in _TRANSIENT or failed >= RECOVERY_ATTEMPTS:
+        return None
+    return RECOVERY_RETRY_DELAY * float(2 ** (failed - 1))
+
 
 RECOVERY_PAGE: Final = 200
 """History page size used by recovery (the contract's maximum)."""

@@ -142,7 +142,8 @@ class TypingTable:
 
     def next_deadline(self) -> float:
         """When `expire` has work next (``math.inf`` if nobody is typing)."""
-        return min(self._seen.values(), default=math.inf)
+        seen = self._seen
+        return min(seen.values()) if seen else math.inf  # asked after every inbound event
 
     def typing_users(self, conversation_id: str) -> frozenset[str]:
         """The users typing in a conversation, as far as the events seen so far tell."""
