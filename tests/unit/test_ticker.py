@@ -10,6 +10,7 @@ import json
 from typing import Any, cast
 
 import anyio
+import anyio.abc
 import trio.testing
 
 from utd_trio import Event, TypingChanged
@@ -47,6 +48,15 @@ def make() -> tuple[SessionProtocol, Published, Ticker]:
     return protocol, published, Ticker(protocol, published)
 
 
+async def connect(ticker: Ticker, group: anyio.abc.TaskGroup, generation: int) -> None:
+    """Run the ticker's connect hook the way the supervisor does, in ``group``."""
+    token = generation_spawn.set(group.start_soon)
+    try:
+        await ticker.connected(cast(Any, None), generation)
+    finally:
+        generation_spawn.reset(token)
+
+
 def receive(protocol: SessionProtocol, ticker: Ticker, is_typing: bool) -> Event | None:
     """What `SessionCore.ingest` does with a frame."""
     event = protocol.receive(typing_frame(is_typing), anyio.current_time())
@@ -60,11 +70,7 @@ async def test_no_timer_task_until_someone_types_and_none_after_they_stop(
     protocol, published, ticker = make()
     assert generation_spawner() is None  # only inside a connection's hooks
     async with anyio.create_task_group() as hooks:
-        token = generation_spawn.set(hooks.start_soon)
-        try:
-            await ticker.connected(cast(Any, None), 1)
-        finally:
-            generation_spawn.reset(token)
+        await connect(ticker, hooks, 1)
         assert not ticker._running  # nobody types: no task
         start = anyio.current_time()
         assert receive(protocol, ticker, True) == TypingChanged(CID, "alice", is_typing=True)
@@ -84,9 +90,7 @@ async def test_a_stop_before_the_deadline_leaves_nothing_to_expire(
 ) -> None:
     protocol, published, ticker = make()
     async with anyio.create_task_group() as hooks:
-        token = generation_spawn.set(hooks.start_soon)
-        await ticker.connected(cast(Any, None), 1)
-        generation_spawn.reset(token)
+        await connect(ticker, hooks, 1)
         receive(protocol, ticker, True)
         await anyio.sleep(1)
         assert receive(protocol, ticker, False) == TypingChanged(CID, "alice", is_typing=False)
@@ -102,17 +106,13 @@ async def test_a_state_left_when_the_connection_ended_expires_on_the_next_one(
 ) -> None:
     protocol, published, ticker = make()
     async with anyio.create_task_group() as first:
-        token = generation_spawn.set(first.start_soon)
-        await ticker.connected(cast(Any, None), 1)
-        generation_spawn.reset(token)
+        await connect(ticker, first, 1)
     # The first connection's task group has ended: an event cannot start a timer there.
     receive(protocol, ticker, True)
     assert not ticker._running
     await anyio.sleep(10)
     assert published.events == []
     async with anyio.create_task_group() as second:
-        token = generation_spawn.set(second.start_soon)
-        await ticker.connected(cast(Any, None), 2)
-        generation_spawn.reset(token)
+        await connect(ticker, second, 2)
         await published.first.wait()  # expired at once: past its deadline
         assert published.events == [TypingChanged(CID, "alice", is_typing=False)]

@@ -18,10 +18,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._errors import UTDStreamError
+from .._events import Event
 from .._models import PresenceInfo
 from .._protocol import _vocab as v
 from .._protocol._presence import (
     PresenceMark,
+    PresenceTable,
     parse_subscribe_reply,
     subscribe_body,
     unsubscribe_body,
@@ -65,14 +67,15 @@ class Presence:
         ids = list(dict.fromkeys(check_ids(user_ids, "user_ids", limit=v.MAX_PRESENCE_IDS)))
         table = self._table
         mark = table.mark(ids)
-        reply = await self._core.request(
+        taker = _SnapshotTaker(table, mark, self._core.publish, restore=False)
+        await self._core.request(
             v.REQ_PRESENCE_SUBSCRIBE,
             subscribe_body(ids),
             idempotent=True,
-            on_reply=self._snapshot_taker(mark, restore=False),
+            on_reply=taker,
             on_resend=lambda: table.resending(mark),
         )
-        return parse_subscribe_reply(reply)
+        return taker.snapshot
 
     async def unsubscribe_presence(self, user_ids: Sequence[str]) -> None:
         """Stop watching ``user_ids`` (unknown ids are fine).
@@ -94,30 +97,40 @@ class Presence:
             on_reply=lambda _data, _error: table.left(ids),
         )
 
-    def _snapshot_taker(
-        self, mark: PresenceMark, *, restore: bool
-    ) -> Callable[[dict[str, Any] | None, UTDStreamError | None], None]:
-        """An ``on_reply`` that puts a subscribe's snapshot into the table where it arrived."""
-        table = self._table
-        publish = self._core.publish
-
-        def take(data: dict[str, Any] | None, error: UTDStreamError | None) -> None:
-            if data is None:
-                return
-            for event in table.apply_snapshot(mark, parse_subscribe_reply(data), restore=restore):
-                publish(event)
-
-        return take
-
     async def _restore_presence(self, client: SignalClient, generation: int) -> None:
         """Connect hook: subscribe again and publish the changes missed during the gap."""
         if generation <= 1:
             return
         table = self._table
         for chunk in table.restore_chunks():
-            mark = table.mark(chunk)
-            await client.request(
-                v.REQ_PRESENCE_SUBSCRIBE,
-                subscribe_body(chunk),
-                on_reply=self._snapshot_taker(mark, restore=True),
-            )
+            taker = _SnapshotTaker(table, table.mark(chunk), self._core.publish, restore=True)
+            await client.request(v.REQ_PRESENCE_SUBSCRIBE, subscribe_body(chunk), on_reply=taker)
+
+
+class _SnapshotTaker:
+    """A subscribe's ``on_reply``: its snapshot into the table where the ack arrived (once)."""
+
+    __slots__ = ("_mark", "_publish", "_restore", "_table", "snapshot")
+
+    def __init__(
+        self,
+        table: PresenceTable,
+        mark: PresenceMark,
+        publish: Callable[[Event], None],
+        *,
+        restore: bool,
+    ) -> None:
+        self._table = table
+        self._mark = mark
+        self._publish = publish
+        self._restore = restore
+        self.snapshot: tuple[PresenceInfo, ...] = ()
+        """The users' presence the ack carried (what ``subscribe_presence`` returns)."""
+
+    def __call__(self, data: dict[str, Any] | None, error: UTDStreamError | None) -> None:
+        if data is None:
+            return
+        self.snapshot = parse_subscribe_reply(data)
+        events = self._table.apply_snapshot(self._mark, self.snapshot, restore=self._restore)
+        for event in events:
+            self._publish(event)

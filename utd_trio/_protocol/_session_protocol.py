@@ -87,8 +87,6 @@ class SessionProtocol:
         backoff_cap: float,
         connect_timeout: float,
         stats: ConnectionStats | None = None,
-        typing: TypingTable | None = None,
-        presence: PresenceTable | None = None,
     ) -> None:
         self.lifecycle = SessionMachine(
             backoff_base=backoff_base, backoff_cap=backoff_cap, connect_timeout=connect_timeout
@@ -96,9 +94,9 @@ class SessionProtocol:
         """Generation, state, reconnect decisions and capabilities."""
         self.delivery = DeliveryLedger()
         """What chat messages were published, held or are owed (recovery, §8)."""
-        self.typing = typing if typing is not None else TypingTable()
+        self.typing = TypingTable()
         """Typing sent (throttle) and seen (expiry)."""
-        self.presence = presence if presence is not None else PresenceTable()
+        self.presence = PresenceTable()
         """Watched users and their known presence."""
         self.channels = ChannelTable()
         """Held channels and their members."""
