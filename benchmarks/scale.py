@@ -1,20 +1,30 @@
-"""Scale: N concurrent `open_signaling` sessions in one process, heartbeats on.
+"""Scale: N concurrent `open_signaling` sessions in one process, heartbeats on, per loop.
 
-For each N (100, 1,000 and 5,000 by default) a fresh worker process opens N sessions (distinct
-users) against the reference engine, itself in another fresh process, with the contract's
-heartbeat interval (25 s, protocol §5; ``--heartbeat`` changes it, e.g. 1 s as a stress test).
-The worker reports:
+For each loop (``trio`` and ``asyncio`` by default; ``uvloop`` on request, where installed),
+variant and N (100, 1,000 and 5,000 by default) a fresh worker process opens N sessions
+(distinct users) against the reference engine, itself in another fresh process, with the
+contract's heartbeat interval (25 s, protocol §5; ``--heartbeat`` changes it, e.g. 1 s as a
+stress test). The worker is one anyio code path started with ``anyio.run(backend=...)``
+(uvloop: the asyncio backend with ``use_uvloop``), so the loops differ in nothing but the loop.
+It reports:
 
 - resident memory per session: (RSS with N sessions − RSS before) / N;
+- the connect phase: its wall time, and the CPU the worker and the engine each spent from
+  just before the first session starts connecting until every one is in (the figure
+  "engine CPU / client CPU", and each as % of a core in the notes: a process near 100 % of
+  a core is the one that bounds the connect time; if neither is, it is bounded by waiting —
+  the 64-wide opening gate, round trips, or the two sharing too few cores);
 - idle CPU of the worker over a window of two heartbeat intervals (every session pings
   twice in it): % of one core, and per heartbeat (µs);
 - whether every session stayed connected with no reconnect.
 
 Two variants: ``own-http`` (each session makes its own httpx client: the default; up to
 N = 1,000) and ``shared-http`` (one ``http_client=`` passed to every session, what a
-load-test harness would do). Linearity: per-session cost at the largest N over that at N = 100.
+load-test harness would do). Linearity, per (loop, variant): per-session cost at each N over
+that at the N before it. ``--smoke``: N = 5, shared-http, trio and asyncio (a few seconds).
 
     uv run python -m benchmarks.scale [--smoke] [--sizes 100,1000,5000] [--heartbeat 25]
+        [--variants own-http,shared-http] [--loops trio,asyncio,uvloop]
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import importlib.util
 import itertools
 import json
 import sys
@@ -29,6 +40,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
+import anyio
 import httpx
 import trio
 
@@ -40,6 +52,8 @@ OPEN_CONCURRENCY = 64
 OWN_HTTP_MAX = 1000  # own-http: an httpx client per session (the TLS context is shared)
 DEFAULT_SIZES = (100, 1000, 5000)
 DEFAULT_INTERVAL = 25.0  # the contract's heartbeat interval (protocol §5)
+LOOPS = ("trio", "asyncio", "uvloop")
+DEFAULT_LOOPS = ("trio", "asyncio")
 
 
 class _GCTimer:
@@ -59,9 +73,15 @@ class _GCTimer:
 
 
 async def worker(
-    info: dict[str, Any], n: int, variant: str, window: float, connect_cap: float, settle: float
+    info: dict[str, Any],
+    loop: str,
+    n: int,
+    variant: str,
+    window: float,
+    connect_cap: float,
+    settle: float,
 ) -> dict[str, Any]:
-    """Open n sessions, measure, close them; runs in its own process."""
+    """Open n sessions, measure, close them; runs in its own process, on any anyio backend."""
     raise_fd_limit(max(4 * n + 256, 1024))
     creds = {"app_id": info["app_id"], "app_key": info["app_key"], "base_url": info["base_url"]}
     shared = httpx.AsyncClient() if variant == "shared-http" else None
@@ -69,9 +89,9 @@ async def worker(
     rss0 = rss_bytes()
     sigs: list[Signaling] = []
     failures: list[str] = []
-    stop = trio.Event()
-    all_in = trio.Event()
-    gate = trio.Semaphore(OPEN_CONCURRENCY)
+    stop = anyio.Event()
+    all_in = anyio.Event()
+    gate = anyio.Semaphore(OPEN_CONCURRENCY)
 
     def settled() -> None:
         if len(sigs) + len(failures) >= n:
@@ -95,23 +115,26 @@ async def worker(
             if held:
                 gate.release()
 
-    result: dict[str, Any] = {"n": n, "variant": variant}
-    async with trio.open_nursery() as nursery:
-        t0 = time.perf_counter()
+    result: dict[str, Any] = {"loop": loop, "n": n, "variant": variant}
+    async with anyio.create_task_group() as tg:
+        cpu0, engine0, t0 = cpu_seconds(), cpu_seconds(info["pid"]), time.perf_counter()
         for i in range(n):
-            nursery.start_soon(one, i)
-        with trio.move_on_after(connect_cap):
+            tg.start_soon(one, i)
+        with anyio.move_on_after(connect_cap):
             await all_in.wait()
-        result["connect_seconds"] = time.perf_counter() - t0
+        cpu1, engine1, t1 = cpu_seconds(), cpu_seconds(info["pid"]), time.perf_counter()
+        result["connect_seconds"] = t1 - t0
+        result["connect_cpu_seconds"] = cpu1 - cpu0
+        result["connect_engine_cpu_seconds"] = engine1 - engine0
         result["connected"] = len(sigs)
-        await trio.sleep(settle)  # let the first heartbeats and allocator settle
+        await anyio.sleep(settle)  # let the first heartbeats and allocator settle
         gc.collect()
         result["rss_delta_bytes"] = rss_bytes() - rss0
         reconnects0 = sum(s.reconnects for s in sigs)
         gc_time = _GCTimer()
         gc.callbacks.append(gc_time)
         cpu0, engine0, w0 = cpu_seconds(), cpu_seconds(info["pid"]), time.perf_counter()
-        await trio.sleep(window)
+        await anyio.sleep(window)
         cpu1, engine1, w1 = cpu_seconds(), cpu_seconds(info["pid"]), time.perf_counter()
         gc.callbacks.remove(gc_time)
         result["gc_seconds"] = gc_time.total
@@ -123,8 +146,8 @@ async def worker(
         result["frames_sent"] = sum(s.stats.frames_sent for s in sigs)
         result["still_connected"] = sum(s.state is ConnectionState.CONNECTED for s in sigs)
         stop.set()
-        t1 = time.perf_counter()
-    result["close_seconds"] = time.perf_counter() - t1
+        t2 = time.perf_counter()
+    result["close_seconds"] = time.perf_counter() - t2
     result["failures"] = failures[:5]
     result["failure_count"] = len(failures)
     if shared is not None:
@@ -139,7 +162,7 @@ async def _engine(heartbeat: float) -> AsyncIterator[dict[str, Any]]:
 
 
 async def run_one(
-    n: int, variant: str, heartbeat: float, window: float, connect_cap: float
+    loop: str, n: int, variant: str, heartbeat: float, window: float, connect_cap: float
 ) -> dict[str, Any]:
     async with _engine(heartbeat) as info:
         cmd = [
@@ -150,6 +173,7 @@ async def run_one(
             json.dumps(
                 {
                     "info": info,
+                    "loop": loop,
                     "n": n,
                     "variant": variant,
                     "window": window,
@@ -163,10 +187,61 @@ async def run_one(
         )
     if proc.returncode != 0:
         tail = proc.stderr.decode(errors="replace").strip().splitlines()[-3:]
-        return {"n": n, "variant": variant, "error": f"worker exited {proc.returncode}: {tail}"}
+        error = f"worker exited {proc.returncode}: {tail}"
+        return {"loop": loop, "n": n, "variant": variant, "error": error}
     out: dict[str, Any] = json.loads(proc.stdout.decode().strip().splitlines()[-1])
     out["heartbeat"] = heartbeat
     return out
+
+
+def available(loop: str) -> bool:
+    """Whether this machine can run ``loop`` (uvloop: only where it is installed)."""
+    return loop != "uvloop" or importlib.util.find_spec("uvloop") is not None
+
+
+def _s(seconds: float) -> str:
+    """Seconds, to 0.01 s below 10 s and to 0.1 s above."""
+    return f"{seconds:.2f}" if seconds < 10 else f"{seconds:.1f}"
+
+
+def _report(result: Result, row: dict[str, Any], tag: str, heartbeat: float, smoke: bool) -> None:
+    """The figures and the note of one measured row (``tag``: "loop variant")."""
+    n = row["n"]
+    ok = row["connected"] == n and row["still_connected"] == n and not row["reconnects"]
+    kib = row["rss_delta_bytes"] / n / 1024
+    core = 100 * row["cpu_seconds"] / row["window"]
+    beats = n * row["window"] / heartbeat
+    per_beat = row["cpu_seconds"] / beats * 1e6
+    row |= {"kib_per_session": kib, "core_pct": core, "us_per_heartbeat": per_beat}
+    mem_ok = None if smoke else kib <= 100
+    result.add(f"{tag} N={n:,}: memory per session", kib, "KiB", "≤ 100 KiB", mem_ok)
+    at_default = heartbeat == DEFAULT_INTERVAL
+    cpu_ok = None if smoke or n != 1000 or not at_default else core < 5
+    result.add(
+        f"{tag} N={n:,}: idle CPU, heartbeat {heartbeat:g} s" + ("" if at_default else " (stress)"),
+        core,
+        "%",
+        "< 5 % at N=1,000" if n == 1000 and at_default else "",
+        cpu_ok,
+    )
+    result.add(f"{tag} N={n:,}: CPU per heartbeat", per_beat, "µs")
+    wall = row["connect_seconds"]
+    client, engine = row["connect_cpu_seconds"], row["connect_engine_cpu_seconds"]
+    if client > 0 and engine > 0:  # the engine's is counted in clock ticks (10 ms)
+        result.add(f"{tag} connect N={n:,}: engine CPU / client CPU", engine / client, "x")
+    result.notes.append(
+        f"{tag} N={n:,}: connected {row['connected']}/{n} in {_s(wall)} s, "
+        f"still connected {row['still_connected']}, "
+        f"reconnects in window {row['reconnects']}; connect: client {client:.2f} s CPU "
+        f"({100 * client / wall:.0f} % of a core), engine {engine:.2f} s CPU "
+        f"({100 * engine / wall:.0f} % of a core) over the {_s(wall)} s; idle: engine CPU "
+        f"{100 * row['engine_cpu_seconds'] / row['window']:.0f} % of a core, "
+        f"garbage collection {row['gc_seconds']:.2f} s of the window's "
+        f"{row['cpu_seconds']:.2f} s CPU ({row['gc_full_collections']} full), "
+        f"close of all {row['close_seconds']:.1f} s"
+        + (f", failures {row['failure_count']}: {row['failures']}" if row["failures"] else "")
+        + ("" if ok else " — NOT all connected throughout")
+    )
 
 
 async def run(
@@ -176,97 +251,100 @@ async def run(
     heartbeat: float = DEFAULT_INTERVAL,
     variants: tuple[str, ...] | None = None,
     window: float | None = None,
+    loops: tuple[str, ...] | None = None,
 ) -> Result:
     sizes = sizes or ((5,) if smoke else DEFAULT_SIZES)
     variants = variants or (("shared-http",) if smoke else ("own-http", "shared-http"))
+    loops = loops or DEFAULT_LOOPS
+    unknown = [loop for loop in loops if loop not in LOOPS]
+    if unknown:
+        raise ValueError(f"unknown loop(s) {unknown}: choose from {', '.join(LOOPS)}")
     # Two full heartbeat intervals: every session pings twice within the window.
     window = window or (0.3 if smoke else max(10.0, 2 * heartbeat))
     command = "uv run python -m benchmarks.scale" + (" --smoke" if smoke else "")
     result = Result("Scale: many sessions in one process (#7.3)", command)
     rows: list[dict[str, Any]] = []
-    for variant in variants:
-        for n in sizes:
-            if variant == "own-http" and n > OWN_HTTP_MAX and not smoke:
-                result.notes.append(
-                    f"own-http N={n:,}: skipped: each session builds its own httpx client "
-                    f"(connection pool); measured up to N={OWN_HTTP_MAX:,}. See the "
-                    "shared-http rows."
+    for loop in loops:
+        if not available(loop):
+            result.notes.append(f"{loop}: skipped: `import {loop}` fails here (not installed)")
+            continue
+        for variant in variants:
+            tag = f"{loop} {variant}"
+            for n in sizes:
+                if variant == "own-http" and n > OWN_HTTP_MAX and not smoke:
+                    result.notes.append(
+                        f"{tag} N={n:,}: skipped: each session builds its own httpx client "
+                        f"(connection pool); measured up to N={OWN_HTTP_MAX:,}. See the "
+                        "shared-http rows."
+                    )
+                    continue
+                cap = 30.0 if smoke else max(60.0, n * 0.03)
+                # Connect (at most `cap`), the window, then closing every session (~10 ms
+                # each on 2 shared cores) and the processes' start and exit.
+                allowance = cap + window + 60 + n * 0.02
+                with trio.move_on_after(allowance) as step:
+                    row = await run_one(loop, n, variant, heartbeat, window, cap)
+                if step.cancelled_caught:
+                    result.notes.append(
+                        f"{tag} N={n:,}: did not settle within {allowance:g} s (the "
+                        "sessions did not all connect and stay up: client and engine on 2 "
+                        f"shared cores could not keep up with a {heartbeat:g} s heartbeat) — "
+                        "not measured"
+                    )
+                    continue
+                rows.append(row)
+                if "error" in row:
+                    result.notes.append(f"{tag} N={n}: {row['error']}")
+                    continue
+                _report(result, row, tag, heartbeat, smoke)
+            done = [
+                r
+                for r in rows
+                if r.get("loop") == loop and r.get("variant") == variant and "error" not in r
+            ]
+            # Linearity, step by step: per-session cost at each N over that at the N before.
+            for first, last in itertools.pairwise(done):
+                span = f"N={last['n']:,} / N={first['n']:,}"
+                result.add(
+                    f"{tag}: memory per session, {span}",
+                    last["kib_per_session"] / first["kib_per_session"],
+                    "x",
+                    "≈ 1 (linear)",
                 )
-                continue
-            cap = 30.0 if smoke else max(60.0, n * 0.03)
-            # Connect (at most `cap`), the window, then closing every session (~10 ms each
-            # on 2 shared cores) and the processes' start and exit.
-            allowance = cap + window + 60 + n * 0.02
-            with trio.move_on_after(allowance) as step:
-                row = await run_one(n, variant, heartbeat, window, cap)
-            if step.cancelled_caught:
-                result.notes.append(
-                    f"{variant} N={n:,}: did not settle within {allowance:g} s (the "
-                    "sessions did not all connect and stay up: client and engine on 2 shared "
-                    f"cores could not keep up with a {heartbeat:g} s heartbeat) — not measured"
+                result.add(
+                    f"{tag}: CPU per heartbeat, {span}",
+                    last["us_per_heartbeat"] / first["us_per_heartbeat"],
+                    "x",
+                    "≈ 1 (linear)",
                 )
-                continue
-            rows.append(row)
-            if "error" in row:
-                result.notes.append(f"{variant} N={n}: {row['error']}")
-                continue
-            ok = row["connected"] == n and row["still_connected"] == n and not row["reconnects"]
-            kib = row["rss_delta_bytes"] / n / 1024
-            core = 100 * row["cpu_seconds"] / row["window"]
-            beats = n * row["window"] / heartbeat
-            per_beat = row["cpu_seconds"] / beats * 1e6
-            row |= {"kib_per_session": kib, "core_pct": core, "us_per_heartbeat": per_beat}
-            mem_ok = None if smoke else kib <= 100
-            result.add(f"{variant} N={n:,}: memory per session", kib, "KiB", "≤ 100 KiB", mem_ok)
-            at_default = heartbeat == DEFAULT_INTERVAL
-            cpu_ok = None if smoke or n != 1000 or not at_default else core < 5
-            result.add(
-                f"{variant} N={n:,}: idle CPU, heartbeat {heartbeat:g} s"
-                + ("" if at_default else " (stress)"),
-                core,
-                "%",
-                "< 5 % at N=1,000" if n == 1000 and at_default else "",
-                cpu_ok,
-            )
-            result.add(f"{variant} N={n:,}: CPU per heartbeat", per_beat, "µs")
-            result.notes.append(
-                f"{variant} N={n:,}: connected {row['connected']}/{n} in "
-                f"{row['connect_seconds']:.1f} s, still connected {row['still_connected']}, "
-                f"reconnects in window {row['reconnects']}, engine CPU "
-                f"{100 * row['engine_cpu_seconds'] / row['window']:.0f} % of a core, "
-                f"garbage collection {row['gc_seconds']:.2f} s of the window's "
-                f"{row['cpu_seconds']:.2f} s CPU ({row['gc_full_collections']} full), "
-                f"close of all {row['close_seconds']:.1f} s"
-                + (
-                    f", failures {row['failure_count']}: {row['failures']}"
-                    if row["failures"]
-                    else ""
-                )
-                + ("" if ok else " — NOT all connected throughout")
-            )
-        done = [r for r in rows if r.get("variant") == variant and "error" not in r]
-        # Linearity, step by step: per-session cost at each N over that at the N before it.
-        for first, last in itertools.pairwise(done):
-            span = f"N={last['n']:,} / N={first['n']:,}"
-            result.add(
-                f"{variant}: memory per session, {span}",
-                last["kib_per_session"] / first["kib_per_session"],
-                "x",
-                "≈ 1 (linear)",
-            )
-            result.add(
-                f"{variant}: CPU per heartbeat, {span}",
-                last["us_per_heartbeat"] / first["us_per_heartbeat"],
-                "x",
-                "≈ 1 (linear)",
-            )
     result.notes.append(
-        f"Each (variant, N) in a fresh worker process against a fresh engine process; idle "
-        f"window {window:g} s; heartbeat interval {heartbeat:g} s (engine setting, sent in "
-        "the hello). Memory from /proc/self/statm after gc."
+        f"Each (loop, variant, N) in a fresh worker process (one `anyio.run`, the loop's "
+        f"backend) against a fresh engine process; idle window {window:g} s; heartbeat "
+        f"interval {heartbeat:g} s (engine setting, sent in the hello). Memory from "
+        "/proc/self/statm after gc; CPU from getrusage (worker) and /proc/PID/stat (engine)."
     )
     result.raw = {"rows": rows}
     return result
+
+
+def _run_worker(spec: dict[str, Any]) -> dict[str, Any]:
+    """The worker's side: one loop, started by anyio with the backend the spec names."""
+    loop = spec["loop"]
+    backend = "trio" if loop == "trio" else "asyncio"
+    options: dict[str, Any] | None = {"use_uvloop": True} if loop == "uvloop" else None
+    out: dict[str, Any] = anyio.run(
+        worker,
+        spec["info"],
+        loop,
+        spec["n"],
+        spec["variant"],
+        spec["window"],
+        spec["cap"],
+        spec["settle"],
+        backend=backend,
+        backend_options=options,
+    )
+    return out
 
 
 def main() -> None:
@@ -276,23 +354,21 @@ def main() -> None:
     parser.add_argument("--heartbeat", type=float, default=DEFAULT_INTERVAL)
     parser.add_argument("--variants")
     parser.add_argument("--window", type=float, help="idle window, s (default 2 heartbeats)")
+    parser.add_argument(
+        "--loops",
+        help="loops, comma-separated, from trio, asyncio, uvloop (default: trio,asyncio; "
+        "uvloop is skipped with a note where it is not installed)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        spec = json.loads(args.worker)
-        out = trio.run(
-            worker,
-            spec["info"],
-            spec["n"],
-            spec["variant"],
-            spec["window"],
-            spec["cap"],
-            spec["settle"],
-        )
-        print(json.dumps(out))
+        print(json.dumps(_run_worker(json.loads(args.worker))))
         return
     sizes = tuple(int(s) for s in args.sizes.split(",")) if args.sizes else None
     variants = tuple(args.variants.split(",")) if args.variants else None
+    loops = tuple(x for x in args.loops.split(",") if x) if args.loops else None
+    if loops and (unknown := [loop for loop in loops if loop not in LOOPS]):
+        parser.error(f"unknown loop(s) {', '.join(unknown)}: choose from {', '.join(LOOPS)}")
     trio.run(
         lambda: _print(
             run(
@@ -301,6 +377,7 @@ def main() -> None:
                 heartbeat=args.heartbeat,
                 variants=variants,
                 window=args.window,
+                loops=loops,
             )
         )
     )

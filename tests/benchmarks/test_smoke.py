@@ -57,11 +57,18 @@ async def test_roundtrip_smoke() -> None:
 
 
 async def test_scale_smoke() -> None:
-    with trio.fail_after(60):
+    with trio.fail_after(60):  # two worker processes (trio, asyncio): ~10 s
         result = await scale.run(smoke=True)
     _finite(result)
     assert not [n for n in result.notes if "worker exited" in n]
-    assert any("memory per session" in f.label for f in result.figures)
+    labels = [f.label for f in result.figures]
+    rows = result.raw["rows"]
+    for loop in ("trio", "asyncio"):  # one anyio worker code path, each on its own loop
+        assert f"{loop} shared-http N=5: memory per session" in labels
+        (row,) = [r for r in rows if r["loop"] == loop]
+        assert row["connected"] == 5
+        assert row["connect_cpu_seconds"] > 0
+        assert row["connect_engine_cpu_seconds"] >= 0  # counted in clock ticks
 
 
 async def test_recovery_smoke() -> None:
