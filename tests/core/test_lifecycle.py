@@ -143,6 +143,32 @@ async def test_state_follows_proof_of_life(
             assert sig.state is ConnectionState.CONNECTED
 
 
+async def _idle_for_five_intervals(kwargs: dict[str, Any]) -> None:
+    # The engine closes a socket silent for 2 x 25 s with 4008: only the pings prevent that.
+    with anyio.fail_after(600):
+        async with open_signaling(**kwargs) as sig:
+            sent = sig.stats.frames_sent
+            await anyio.sleep(5 * 25)
+            assert sig.state is ConnectionState.CONNECTED
+            assert sig.reconnects == 0
+            assert sig.generation == 1
+            assert 4 <= sig.stats.frames_sent - sent <= 6  # one ping per 25 s interval
+
+
+async def test_pings_alone_keep_an_idle_session_connected(
+    utd_engine: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
+) -> None:
+    await _idle_for_five_intervals(creds(utd_engine))  # pings written at once (TCP)
+
+
+async def test_pings_alone_keep_an_idle_tls_session_connected(
+    utd_engine_tls: Engine, creds: Creds, autojump_clock: trio.testing.MockClock
+) -> None:
+    # Over TLS on Trio a ping cannot be written without awaiting: a short task sends it.
+    context = utd_engine_tls.client_ssl_context()
+    await _idle_for_five_intervals(creds(utd_engine_tls, ssl_context=context))
+
+
 async def test_tls_engine_trusted_through_ssl_context(utd_engine_tls: Engine, creds: Creds) -> None:
     assert utd_engine_tls.base_url.startswith("https://")
     context = utd_engine_tls.client_ssl_context()

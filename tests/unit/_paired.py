@@ -920,14 +920,14 @@ class PairedClient:
             self.publish(event)
 
     def _ping(self, link: Link) -> None:
-        """`SignalClient._heartbeat_loop`."""
+        """`SignalClient._on_beat` (the hub's call) when a ping is due."""
         ping = link.machine.ping(self.now)
         if ping is not None:
             link.wire.up.append(ping)
             link.machine.sent()
 
     def _silent(self, link: Link) -> None:
-        """`SignalClient._receive_loop`: the read's silence deadline passed; kill."""
+        """`SignalClient._on_beat` when the silence deadline passed: the reader kills."""
         reason = link.machine.dead(self.now)
         if reason is None:
             return

@@ -347,12 +347,7 @@ async def test_write_now_keeps_order_with_send_all(anyio_backend: str) -> None:
     chunks = [bytes([65 + i]) * (1 + 997 * i) for i in range(20)]
     with anyio.fail_after(5):
         async with connected() as (stream, peer):
-            if anyio_backend == "trio":
-                assert stream.can_write_now() is False
-                with pytest.raises(RuntimeError):
-                    stream.write_now(b"never")
-            else:
-                assert stream.can_write_now() is True
+            assert stream.can_write_now() is True  # plain TCP, on both loops
             expected = b"".join(chunks)
             received: list[bytes] = []
 
@@ -367,6 +362,50 @@ async def test_write_now_keeps_order_with_send_all(anyio_backend: str) -> None:
                     else:
                         await stream.send_all(chunk)
             assert received == [expected]
+
+
+async def test_write_now_keeps_what_a_full_socket_refused_for_the_next_send_all(
+    anyio_backend: str,
+) -> None:
+    # The peer does not read: the socket fills up. On Trio, write_now keeps the rest (and
+    # then refuses more until a send_all took it); asyncio's transport buffers it itself.
+    chunk = bytes(range(256)) * 256  # 64 KiB
+    with anyio.fail_after(10):
+        async with connected() as (stream, peer):
+            written = 0
+            while stream.can_write_now() and written < 64 * len(chunk):
+                stream.write_now(chunk)
+                written += len(chunk)
+            if anyio_backend == "trio":
+                assert stream.write_pending, "64 x 64 KiB fitted in a socket nobody reads"
+                with pytest.raises(RuntimeError):
+                    stream.write_now(b"refused while bytes are kept")
+            else:
+                assert not stream.write_pending
+            expected = chunk * (written // len(chunk)) + b"end"
+            received: list[bytes] = []
+
+            async def read_all() -> None:
+                received.append(await peer_receive_exactly(peer, len(expected)))
+
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(read_all)
+                await stream.send_all(b"end")  # sends what write_now kept, then its own
+            assert not stream.write_pending
+            assert received == [expected]
+
+
+async def test_trio_tls_stream_writes_only_by_awaiting(
+    anyio_backend: str,
+) -> None:
+    if anyio_backend != "trio":
+        pytest.skip("asyncio's TLS transport buffers writes like its TCP one")
+    client_context, server_context = tls_contexts()
+    with anyio.fail_after(5):
+        async with connected(client_context, server_context) as (stream, _peer):
+            assert stream.can_write_now() is False
+            with pytest.raises(RuntimeError):
+                stream.write_now(b"never")
 
 
 async def test_refused_port_is_oserror(anyio_backend: str) -> None:

@@ -98,7 +98,7 @@ def test_pings_every_interval_and_death_after_interval_plus_timeout() -> None:
     assert not conn.alive(161.0)
 
 
-def test_the_read_deadline_is_the_silence_check_and_pings_are_their_own_timer() -> None:
+def test_the_silence_deadline_moves_with_every_frame_and_pings_keep_their_schedule() -> None:
     conn = machine(now=100.0)
     assert conn.dead_at == 135.0
     assert conn.dead(134.0) is None
@@ -109,7 +109,7 @@ def test_the_read_deadline_is_the_silence_check_and_pings_are_their_own_timer() 
     assert json.loads(ping)["event"] == "ping"
     assert conn.next_ping() == 150.0
     assert conn.ping(125.0) is None  # one ping per due time
-    conn.receive(engine(ping), 125.5)  # the pong moves the read deadline forward
+    conn.receive(engine(ping), 125.5)  # the pong moves the silence deadline forward
     assert conn.dead_at == 160.5
     assert conn.dead(160.0) is None
     reason = conn.dead(160.5)

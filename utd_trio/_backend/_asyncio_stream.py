@@ -154,6 +154,11 @@ class AsyncioStream:
         """Hand ``data`` to the transport (it buffers what the socket does not take)."""
         self._transport.write(data)
 
+    @property
+    def write_pending(self) -> bool:
+        """Always False: the transport itself sends what it buffered."""
+        return False
+
     async def aclose(self) -> None:
         """Abort the connection (no TLS close_notify, no FIN handshake to wait for)."""
         self._closed = True

@@ -14,6 +14,7 @@ says why the TLS handshake broke.
 
 from __future__ import annotations
 
+import os
 import ssl
 
 import trio
@@ -26,10 +27,21 @@ __all__ = ["open_stream"]
 
 
 class _TrioStream:
-    __slots__ = ("_stream",)
+    """A Trio stream; over plain TCP it can also write without awaiting (`write_now`).
+
+    ``write_now`` is one ``os.write`` on the socket's descriptor (Trio's sockets are
+    non-blocking): an idle connection's ping or a request frame goes out with no task
+    switch and no cancel scope. The descriptor is asked of the socket at every write, never
+    kept, so a closed stream (descriptor -1) can never write into a reused number.
+    """
+
+    __slots__ = ("_socket", "_stream", "_tail")
 
     def __init__(self, stream: trio.SocketStream | trio.SSLStream[trio.SocketStream]) -> None:
         self._stream = stream
+        # Plain TCP only: TLS records are written by trio.SSLStream, by awaiting.
+        self._socket = stream.socket if isinstance(stream, trio.SocketStream) else None
+        self._tail = b""
 
     async def receive_some(self, max_bytes: int) -> bytes | bytearray:
         try:
@@ -38,16 +50,34 @@ class _TrioStream:
             raise StreamBroken(str(exc)) from exc
 
     async def send_all(self, data: bytes) -> None:
+        if self._tail:
+            data, self._tail = self._tail + data, b""
         try:
             await self._stream.send_all(data)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             raise StreamBroken(str(exc)) from exc
 
     def can_write_now(self) -> bool:
-        return False  # Trio writes by awaiting send_all
+        return self._socket is not None and not self._tail and self._socket.fileno() >= 0
 
     def write_now(self, data: bytes) -> None:
-        raise RuntimeError("a Trio stream writes by awaiting send_all")
+        if self._socket is None or self._tail:
+            raise RuntimeError("write_now needs an idle plain-TCP stream (see can_write_now)")
+        fd = self._socket.fileno()
+        if fd < 0:
+            raise StreamBroken("stream closed")
+        try:
+            written = os.write(fd, data)
+        except BlockingIOError:
+            written = 0
+        except OSError as exc:
+            raise StreamBroken(str(exc)) from exc
+        if written < len(data):
+            self._tail = data[written:]
+
+    @property
+    def write_pending(self) -> bool:
+        return bool(self._tail)
 
     async def aclose(self) -> None:
         await trio.aclose_forcefully(self._stream)

@@ -28,12 +28,25 @@ class ByteStream(Protocol):
         """Whether `write_now` may be used: the stream takes bytes without awaiting.
 
         True on an open asyncio transport that applies no back-pressure (asyncio buffers
-        writes); always False for a stream that must await to write (Trio's).
+        writes) and on an open Trio TCP stream with nothing kept back; always False over TLS
+        on Trio (``trio.SSLStream`` writes only by awaiting).
         """
 
     @abstractmethod
     def write_now(self, data: bytes) -> None:
-        """Hand all of ``data`` to the transport at once (only after `can_write_now`)."""
+        """Hand ``data`` to the stream at once (only after `can_write_now`).
+
+        What the socket does not take now is kept (`write_pending`) and goes out first
+        with the next `send_all`, so the byte order is the order of the calls.
+
+        Raises:
+            StreamBroken: the connection failed or was closed.
+        """
+
+    @property
+    @abstractmethod
+    def write_pending(self) -> bool:
+        """True while `write_now` kept bytes back: a `send_all` (``b""`` will do) must follow."""
 
     @abstractmethod
     async def aclose(self) -> None:

@@ -14,8 +14,9 @@ moves the bytes and wakes the waiters.
   this connection's slot of a process-wide grid (`_heartbeat_grid`: idle sessions of a
   process wake together, spread over a few slots) — `next_ping`, `ping`. No inbound message
   for ``heartbeat_interval + heartbeat_timeout`` means the peer is dead (`dead_at`,
-  `dead`). The shell runs the silence check as the deadline of its read, moved forward once
-  per burst, so only pings need a timer of their own.
+  `dead`). The shell asks both at the times the machine names (the loop's
+  `HeartbeatHub` keeps one timer for every connection), so a frame that arrives in between
+  costs no timer change at all.
 - When the connection ends, every request still waiting fails with NETWORK.
 """
 
@@ -191,7 +192,7 @@ class ConnectionMachine:
         return self.close_info is None and now < self.dead_at
 
     def dead(self, now: float) -> str | None:
-        """Why the peer counts as dead at ``now`` (its read deadline passed), else None.
+        """Why the peer counts as dead at ``now`` (`dead_at` passed), else None.
 
         A timer may fire a hair before its deadline (asyncio's clock resolution): within
         ``_CLOCK_SLACK`` of the deadline counts as passed.

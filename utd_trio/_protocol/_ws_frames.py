@@ -33,7 +33,7 @@ import codecs
 from typing import Any, Final
 
 from wsproto import WSConnection
-from wsproto.connection import ConnectionState
+from wsproto.connection import Connection, ConnectionState
 
 __all__ = ["FAST_FRAME_CAP", "TextFrameReader", "peel_text_frames", "wsproto_idle"]
 
@@ -214,14 +214,16 @@ class TextFrameReader:
         self._decoder = None
 
 
-def wsproto_idle(conn: WSConnection) -> bool:
+def wsproto_idle(conn: WSConnection | Connection) -> bool:
     """True when ``conn`` is open and holds nothing: no bytes, no frame, no message, no event.
+
+    ``conn`` is a `WSConnection` or, once its handshake is done, the `Connection` it made.
 
     Reads wsproto's internals (checked against the version in ``uv.lock`` by
     ``tests/unit/test_ws_fastpath_differential.py``). If they are not there, the answer is
     False, which only turns the fast path off.
     """
-    inner: Any = conn.connection
+    inner: Any = conn.connection if isinstance(conn, WSConnection) else conn
     try:
         if inner is None or inner.state is not ConnectionState.OPEN or inner._events:
             return False

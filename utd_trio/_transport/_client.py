@@ -1,26 +1,33 @@
 """`SignalClient`: one WebSocket connection to the engine.
 
-Two tasks serve it (the receive loop, the heartbeat) in the task group of `open_signal_client`,
-which waited for ``connection.established``. It correlates requests with replies by ``ref``,
-and never lets a slow consumer, a stalled peer or a cancelled caller stall or corrupt the socket:
+One task serves it (the receive loop) in the task group of `open_signal_client`, which waited
+for ``connection.established``; its timers are the loop's `HeartbeatHub`. It correlates requests
+with replies by ``ref``, and never lets a slow consumer, a stalled peer or a cancelled caller
+stall or corrupt the socket:
 
 - the receive loop itself reads the socket (`WebSocket.receive`: every message one read
   completed), decodes each frame and hands it to a synchronous callback, so it never waits
   on anyone and pays one wake-up per burst, not per message;
-- every send runs shielded with its own deadline: a caller's cancellation cannot cut a frame
-  in half, and a peer that stops reading kills the connection instead of hanging it;
-- a socket silent for ``heartbeat_interval + heartbeat_timeout`` is declared dead: that is the
-  deadline of the receive loop's read, so the heartbeat task only wakes to ping.
+- a frame goes out at once when the stream takes it without waiting (asyncio; Trio over plain
+  TCP); otherwise the send runs shielded with its own deadline: a caller's cancellation cannot
+  cut a frame in half, and a peer that stops reading kills the connection instead of hanging it;
+- the hub calls `_on_beat` when a ping is due (written at once where the stream allows it, else
+  by a short task of the connection's own) and when the peer may have gone silent: a socket
+  silent for ``heartbeat_interval + heartbeat_timeout`` is declared dead, and the hub cancels
+  the reader, which drops the socket. An idle connection has no task awake and no deadline of
+  its own: its ping and its pong are one hub call and one read.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import anyio.abc
 
 from .._backend import Waiter, current_clock
 from .._errors import ErrorCode, UTDStreamError
@@ -33,6 +40,7 @@ from .._protocol._connection import (
     Hello,
     Reply,
 )
+from ._heartbeats import Beat, heartbeat_hub
 from ._websocket import WebSocket, WebSocketClosed
 
 __all__ = ["CloseInfo", "ConnectionStats", "Hello", "SignalClient"]
@@ -71,8 +79,10 @@ class SignalClient:
         request_timeout: float,
         heartbeat_timeout: float,
         stats: ConnectionStats,
+        tasks: anyio.abc.TaskGroup,
     ) -> None:
         self._ws = ws
+        self._tasks = tasks  # the connection's own: a ping that must wait is sent there
         self.hello = hello
         self.stats = stats
         self._on_frame = on_frame
@@ -85,6 +95,9 @@ class SignalClient:
         self._waiters: dict[str, _Pending] = {}
         self._closed = anyio.Event()
         self._reader_done = anyio.Event()
+        self._beat: Beat | None = None
+        self._reader_scope: anyio.CancelScope | None = None
+        self._silent: str | None = None  # why the hub declared the peer dead
 
     def __repr__(self) -> str:
         state = "closed" if self.is_closed else "open"
@@ -176,6 +189,8 @@ class SignalClient:
     # --- internals ---------------------------------------------------------------------
 
     def _finish(self, info: CloseInfo) -> None:
+        if self._beat is not None:
+            self._beat.cancel()
         ended = self._proto.end(info)
         if ended is None:
             return
@@ -196,26 +211,36 @@ class SignalClient:
         info = self._proto.close_info
         if info is not None:
             raise UTDStreamError(ErrorCode.NETWORK, "connection is closed", status=info.code)
+        ws = self._ws
         try:
-            if self._ws.send_text_now(text):  # asyncio, nothing queued: written, no await
+            if ws.send_text_now(text):  # the stream took it: written, no await
                 self._proto.sent()
+                if ws.write_pending:  # the socket took part of it: the rest must follow
+                    await self._write(None)
                 return
         except WebSocketClosed as exc:
             raise self._closed_while_sending(exc) from None
+        await self._write(text)
+        self._proto.sent()
+
+    async def _write(self, text: str | None) -> None:
+        """Write ``text`` (None: what `send_text_now` left), shielded and bounded."""
         # Shielded: a cancelled caller must not leave half a frame on the wire. Bounded: a
         # peer that stops reading kills this connection rather than hanging the sender. One
         # scope does both (a shield keeps outer cancellation out, not the scope's own deadline).
         deadline = self._now() + self._heartbeat_timeout
         with anyio.CancelScope(deadline=deadline, shield=True) as scope:
             try:
-                await self._ws.send_text(text)
+                if text is None:
+                    await self._ws.flush()
+                else:
+                    await self._ws.send_text(text)
             except WebSocketClosed as exc:
                 raise self._closed_while_sending(exc) from None
         if scope.cancelled_caught:
             with anyio.CancelScope(shield=True):
                 await self._kill("send stalled: the engine stopped reading")
             raise UTDStreamError(ErrorCode.NETWORK, "send stalled; connection dropped")
-        self._proto.sent()
 
     def _closed_while_sending(self, exc: WebSocketClosed) -> UTDStreamError:
         # Mark the client closed now, not when the receive loop notices: callers decide on
@@ -224,45 +249,36 @@ class SignalClient:
         return UTDStreamError(ErrorCode.NETWORK, "connection is closed", status=exc.code)
 
     async def _receive_loop(self, initial: list[str | bytes], scope: anyio.CancelScope) -> None:
-        """Read until the connection ends, inside ``scope``.
+        """Read until the connection ends, inside ``scope``; start the heartbeat first.
 
         ``scope`` is shielded by the owner: outer cancellation must not stop the reader
         before the close handshake it is part of has finished; the owner cancels it after.
-        ``initial`` are the messages that arrived with the hello.
+        The hub cancels it too when the peer went silent (`_on_beat`): then the reader drops
+        the socket. ``initial`` are the messages that arrived with the hello.
         """
+        self._reader_scope = scope
+        proto = self._proto
+        self._beat = heartbeat_hub().add(self._on_beat, min(proto.next_ping(), proto.dead_at))
         with scope:
             try:
                 self._receive_all(initial)
-                if await self._read_until_silent():
-                    return
-                proto = self._proto
-                reason = proto.dead(self._now())
-                while reason is None:  # the timer fired early: never in practice
-                    if await self._read_until_silent():
-                        return
-                    reason = proto.dead(self._now())
-                await self._kill(reason)
+                await self._read_all()
             finally:
+                if self._silent is not None:
+                    with anyio.CancelScope(shield=True):
+                        await self._kill(self._silent)
                 self._reader_done.set()
 
-    async def _read_until_silent(self) -> bool:
-        """Read and hand on bursts until the socket ends (True) or the peer goes silent.
-
-        The silence check is the read's own deadline (the machine's `dead_at`), moved
-        forward once per burst: an idle connection costs no timer wake-up besides its pings.
-        """
-        proto = self._proto
+    async def _read_all(self) -> None:
+        """Read and hand on bursts until the socket ends."""
         receive = self._ws.receive
-        with anyio.CancelScope(deadline=proto.dead_at) as silence:
-            while True:
-                try:
-                    messages = await receive()
-                except WebSocketClosed as exc:
-                    self._finish(CloseInfo(exc.code, exc.reason or "connection closed"))
-                    return True
-                self._receive_all(messages)
-                silence.deadline = proto.dead_at
-        return False
+        while True:
+            try:
+                messages = await receive()
+            except WebSocketClosed as exc:
+                self._finish(CloseInfo(exc.code, exc.reason or "connection closed"))
+                return
+            self._receive_all(messages)
 
     def _receive_all(self, messages: list[str | bytes]) -> None:
         now = self._now()
@@ -281,15 +297,47 @@ class SignalClient:
             else:
                 self._on_frame(outcome)
 
-    async def _heartbeat_loop(self) -> None:
-        """Send a ping whenever the machine says one is due; only pings wake this task."""
+    def _on_beat(self, now: float) -> float:
+        """The hub's call: declare a silent peer dead, or send a ping that is due.
+
+        Returns when to be called next: the next ping or the silence deadline as it stands
+        (a frame that arrives meanwhile moves the deadline; the call then only re-files).
+        """
         proto = self._proto
-        while not self.is_closed:
-            await anyio.sleep_until(proto.next_ping())
-            ping = proto.ping(self._now())
-            if ping is None:
-                continue
-            try:
-                await self._send(ping)
-            except UTDStreamError:
-                return
+        if proto.close_info is not None:
+            return math.inf
+        reason = proto.dead(now)
+        if reason is not None:
+            self._silent = reason
+            assert self._reader_scope is not None  # set before the hub knew this client
+            self._reader_scope.cancel()
+            return math.inf
+        ping = proto.ping(now)
+        if ping is not None:
+            self._ping(ping)
+        return min(proto.next_ping(), proto.dead_at)
+
+    def _ping(self, text: str) -> None:
+        """Write a ping at once if the stream takes it, else leave it to a task of ours."""
+        ws = self._ws
+        try:
+            written = ws.send_text_now(text)
+        except WebSocketClosed as exc:
+            self._closed_while_sending(exc)  # the reader reports the end
+            return
+        if written:
+            self._proto.sent()
+            if ws.write_pending:
+                self._tasks.start_soon(self._send_later, None)
+        else:
+            self._tasks.start_soon(self._send_later, text)
+
+    async def _send_later(self, text: str | None) -> None:
+        """A ping the hub could not write at once (None: the rest of one it began)."""
+        try:
+            if text is None:
+                await self._write(None)
+            else:
+                await self._send(text)
+        except UTDStreamError:
+            return  # the connection is ending; the reader reports how

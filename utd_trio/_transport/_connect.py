@@ -181,10 +181,10 @@ async def open_signal_client(
                     request_timeout=request_timeout,
                     heartbeat_timeout=heartbeat_timeout,
                     stats=counters,
+                    tasks=tasks,
                 )
                 log.debug("connected to %s as socket %s", redact_url(url), hello.socket_id)
                 tasks.start_soon(client._receive_loop, after_hello, reader_scope)  # pyright: ignore[reportPrivateUsage]
-                tasks.start_soon(client._heartbeat_loop)  # pyright: ignore[reportPrivateUsage]
                 try:
                     yield client
                 except Exception as exc:

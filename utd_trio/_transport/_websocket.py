@@ -29,7 +29,7 @@ from typing import Final, cast
 
 import anyio
 import wsproto
-from wsproto.connection import ConnectionState
+from wsproto.connection import Connection, ConnectionState
 from wsproto.events import (
     AcceptConnection,
     BytesMessage,
@@ -45,6 +45,7 @@ from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
 from .._backend import ByteStream, StreamBroken
 from .._errors import ErrorCode, UTDStreamError
+from .._protocol._ws_encode import encode_text_frame
 from .._protocol._ws_frames import FAST_FRAME_CAP, TextFrameReader, wsproto_idle
 
 __all__ = ["HandshakeRejected", "WebSocket", "WebSocketClosed"]
@@ -89,7 +90,11 @@ class WebSocket:
     ) -> None:
         self._stream = stream
         self._fast_path = fast_path
-        self._proto = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
+        # The handshake's h11 machinery until the upgrade is accepted, then only the
+        # frame-level `Connection` it made (the rest is ~2 KiB per socket held for nothing).
+        self._proto: wsproto.WSConnection | Connection = wsproto.WSConnection(
+            wsproto.ConnectionType.CLIENT
+        )
         self._max_message = max_message
         self._receive_buffer = receive_buffer
         self._control_timeout = control_timeout
@@ -254,16 +259,35 @@ class WebSocket:
         """Send one text message without waiting, if the stream takes it at once.
 
         False (nothing sent) when another send holds the lock or the stream would have to
-        wait (always on Trio): use `send_text` then. With nothing to await there is no
-        half-written frame to fear, so the caller needs no shield or deadline.
+        wait (TLS on Trio, back-pressure on asyncio): use `send_text` then. With nothing to
+        await there is no half-written frame to fear, so the caller needs no shield or
+        deadline — unless `write_pending` is then True (the socket took part of the frame):
+        the rest must follow with `flush`.
 
         Raises:
             WebSocketClosed: the connection has ended or is closing.
         """
         if self._send_lock.locked() or not self._stream.can_write_now():
             return False
-        self._stream.write_now(self._encode(TextMessage(text)))
+        data = self._encode(TextMessage(text))
+        try:
+            self._stream.write_now(data)
+        except StreamBroken:
+            raise self._closed_with(CLOSE_ABNORMAL, "connection lost while sending") from None
         return True
+
+    @property
+    def write_pending(self) -> bool:
+        """True while `send_text_now` left part of a frame for `flush` to send."""
+        return self._stream.write_pending
+
+    async def flush(self) -> None:
+        """Send what `send_text_now` left (nothing to do if another send took it already).
+
+        Raises:
+            WebSocketClosed: the connection has ended.
+        """
+        await self._send(None)
 
     async def send_close(self, code: int, reason: str = "") -> None:
         """Start the closing handshake (no-op when it has begun); the reader sees the reply."""
@@ -275,23 +299,33 @@ class WebSocket:
                 return
 
     def _encode(self, event: TextMessage | CloseConnection | Pong) -> bytes:
-        """The bytes of ``event``; only a close frame may still go out once closed."""
+        """The bytes of ``event``; only a close frame may still go out once closed.
+
+        A text message is one final masked frame (`encode_text_frame`, without wsproto's
+        per-frame machinery; the socket never sends fragments); control frames are wsproto's.
+        """
         if self._closed is not None and not isinstance(event, CloseConnection):
             raise self._closed
+        if isinstance(event, TextMessage):
+            if self._proto.state is not ConnectionState.OPEN:
+                # Our close frame is out; the reader still waits for the peer's reply.
+                raise WebSocketClosed(CLOSE_ABNORMAL, "connection is closing")
+            return encode_text_frame(event.data)
         try:
             return self._proto.send(event)
         except LocalProtocolError:
             # Our close frame is out; the reader still waits for the peer's reply.
             raise WebSocketClosed(CLOSE_ABNORMAL, "connection is closing") from None
 
-    async def _send(self, event: TextMessage | CloseConnection | Pong) -> None:
+    async def _send(self, event: TextMessage | CloseConnection | Pong | None) -> None:
+        """Write ``event``'s frame (None: only what `write_now` kept back), under the lock."""
         lock = self._send_lock
         try:
             lock.acquire_nowait()
         except anyio.WouldBlock:
             await lock.acquire()
         try:
-            data = self._encode(event)
+            data = b"" if event is None else self._encode(event)
             try:
                 await self._stream.send_all(data)
             except StreamBroken:
@@ -336,6 +370,9 @@ class WebSocket:
                 for event in self._proto.events():
                     if isinstance(event, AcceptConnection):
                         log.debug("websocket open (host %s)", host)
+                        assert isinstance(self._proto, wsproto.WSConnection)
+                        assert self._proto.connection is not None  # made by the accept
+                        self._proto = self._proto.connection
                         # Frames that came with the 101 are already parsed; keep them.
                         self._pending = await self._take_events()
                         return
