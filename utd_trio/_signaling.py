@@ -16,6 +16,7 @@ from typing import Any
 import anyio
 import anyio.abc
 
+from ._backend import Latch
 from ._domains._calls import Calls
 from ._domains._channel_auth import GrantSource
 from ._domains._channels import Channels
@@ -79,7 +80,7 @@ class Signaling(FlatVerbs):
         self._channels = Channels(core, grants or GrantSource(None, None, allow_insecure=False))
         self._supervisor = Supervisor(core, rng)
         self._stop = anyio.CancelScope()
-        self._stopped = anyio.Event()
+        self._stopped = Latch()
 
     def __repr__(self) -> str:
         return (

@@ -12,9 +12,12 @@ running loop (as httpcore's ``_backends/auto.py`` does):
 - `current_clock`: the loop's clock function, looked up once, not per call;
 - `ParkingLot`: the wake-up primitive of the event streams — ``trio.lowlevel.ParkingLot`` on
   Trio, a futures-based lot on asyncio (anyio has none, and ``anyio.Event`` per wait costs an
-  allocation and a backend lookup each time).
+  allocation and a backend lookup each time);
+- `Latch`, `Pulse`: a one-shot flag and a "changed" signal whose ``anyio.Event`` is made only
+  when a task waits (an idle session keeps none).
 """
 
+from ._lazy_events import Latch, Pulse
 from ._lot import ParkingLot
 from ._select import Backend, current_backend, current_clock
 from ._streams import open_stream
@@ -24,7 +27,9 @@ from ._waiter import Waiter
 __all__ = [
     "Backend",
     "ByteStream",
+    "Latch",
     "ParkingLot",
+    "Pulse",
     "StreamBroken",
     "Waiter",
     "current_backend",

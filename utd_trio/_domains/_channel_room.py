@@ -23,6 +23,7 @@ from typing import Any
 
 import anyio
 
+from .._backend import Pulse
 from .._errors import ErrorCode, UTDStreamError
 from .._events import Event
 from .._protocol import _requests as build
@@ -45,7 +46,7 @@ class ChannelRoom:
         self.table = session.protocol.channels
         self._limiter = ClientEventLimiter()
         self.grants = GrantSource(None, None, allow_insecure=False)
-        self._changed = anyio.Event()  # set (and replaced) whenever a subscription lands
+        self._changed = Pulse()  # fired whenever a subscription lands
         session.add_connect_hook(self._resubscribe)
 
     # --- subscribe / unsubscribe ---------------------------------------------------------
@@ -117,8 +118,7 @@ class ChannelRoom:
     def _landed(self, events: list[Event]) -> None:
         for event in events:
             self._session.publish(event)
-        self._changed.set()
-        self._changed = anyio.Event()
+        self._changed.fire()
 
     # --- client events ---------------------------------------------------------------------
 

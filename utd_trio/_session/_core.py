@@ -19,7 +19,7 @@ from typing import Any
 
 import anyio
 
-from .._backend import current_clock
+from .._backend import Pulse, current_clock
 from .._errors import ErrorCode, UTDStreamError
 from .._events import Disconnected, Event
 from .._models import Capabilities, ConnectionState, PlanLimits, Session
@@ -66,13 +66,12 @@ class _Live:
     """The live connection, and an event fired when it is replaced or lost."""
 
     client: SignalClient | None = None
-    changed: anyio.Event = field(default_factory=anyio.Event)
+    changed: Pulse = field(default_factory=Pulse)
 
     def replace(self, client: SignalClient | None) -> None:
         """Switch to ``client`` (None: no connection) and wake everyone waiting."""
         self.client = client
-        self.changed.set()
-        self.changed = anyio.Event()
+        self.changed.fire()
 
 
 class SessionCore:

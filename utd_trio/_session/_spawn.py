@@ -1,4 +1,4 @@
-"""Where a connect hook may start tasks later: the live connection's hook task group.
+"""Where a connect hook may start tasks later: the live connection's task group.
 
 The supervisor sets `generation_spawner` around the start of each connection's hooks; a hook
 that has nothing to do yet returns, keeping the spawner to start its task when work comes (the
@@ -21,7 +21,7 @@ generation_spawn: ContextVar[Spawn | None] = ContextVar("utd_generation_spawn", 
 
 
 def generation_spawner() -> Spawn | None:
-    """Within a connect hook: start tasks in this connection's hook task group, on demand.
+    """Within a connect hook: start tasks in this connection's task group, on demand.
 
     Starting one after the connection ended raises `RuntimeError`. None outside a connect
     hook.

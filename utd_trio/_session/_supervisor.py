@@ -1,14 +1,16 @@
 """The connection supervisor: mint → connect → run → classify the end → back off → again.
 
-Each connection generation gets a fresh task group (inside `open_signal_client`, plus one for the
-domain hooks), so nothing a generation started can outlive it. Terminal errors end the loop by
-raising; everything else reconnects, without limit, until the session is closed.
+Each connection generation gets a fresh task group (inside `open_signal_client`: the receive
+loop, the domain hooks and what they start), so nothing a generation started can outlive it.
+Terminal errors end the loop by raising; everything else reconnects, without limit, until the
+session is closed.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+from functools import partial
 
 import anyio
 import anyio.abc
@@ -147,18 +149,16 @@ class Supervisor:
             core.on_established(client, session)
             if deadline is not None:  # the first connection
                 task_status.started()
-            async with anyio.create_task_group() as hooks:
-                # Each hook task copies the context now: `generation_spawner` is this group's.
-                token = generation_spawn.set(hooks.start_soon)
-                try:
-                    for hook in core.connect_hooks:
-                        hooks.start_soon(_guarded, hook, client, core.generation)
-                finally:
-                    generation_spawn.reset(token)
-                await client.wait_closed()
-                hooks.cancel_scope.cancel()
-            info = client.close_info
-        assert info is not None  # wait_closed returned
+            # The hooks, and whatever they start later, are the connection's own tasks: they
+            # end with it. Each hook task copies the context now: `generation_spawner` is
+            # the connection's.
+            token = generation_spawn.set(client.start_soon)
+            try:
+                for hook in core.connect_hooks:
+                    client.start_soon(partial(_guarded, hook, client, core.generation))
+            finally:
+                generation_spawn.reset(token)
+            info = await client.wait_closed()
         return info
 
 

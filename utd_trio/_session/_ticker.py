@@ -3,7 +3,7 @@
 `SessionProtocol.next_tick` says when time next matters to the session (today: a typing state
 expires 6 s after its last refresh); `Ticker` sleeps until then on the loop's clock, calls
 `SessionProtocol.tick` and publishes what it returns. The task runs in the live connection's
-hook task group (so it ends with the connection) and only while a deadline exists: an idle
+task group (so it ends with the connection) and only while a deadline exists: an idle
 session runs no timer at all. A deadline that passes while the session is reconnecting is
 handled as soon as the next connection is up.
 
@@ -35,7 +35,7 @@ class Ticker:
     def __init__(self, protocol: SessionProtocol, publish: Callable[[Event], None]) -> None:
         self._protocol = protocol
         self._publish = publish
-        self._spawn: Spawn | None = None  # the live connection's hook task group
+        self._spawn: Spawn | None = None  # the live connection's task group
         self._running = False
 
     async def connected(self, client: SignalClient, generation: int) -> None:

@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 import anyio.abc
 
-from .._backend import Waiter, current_clock
+from .._backend import Latch, Waiter, current_clock
 from .._errors import ErrorCode, UTDStreamError
 from .._protocol import _vocab as v
 from .._protocol._codec import Frame
@@ -93,8 +93,8 @@ class SignalClient:
             hello, heartbeat_timeout=heartbeat_timeout, now=self._now(), stats=stats
         )
         self._waiters: dict[str, _Pending] = {}
-        self._closed = anyio.Event()
-        self._reader_done = anyio.Event()
+        self._closed = Latch()
+        self._reader_done = Latch()
         self._beat: Beat | None = None
         self._reader_scope: anyio.CancelScope | None = None
         self._silent: str | None = None  # why the hub declared the peer dead
@@ -169,6 +169,17 @@ class SignalClient:
         if slot.error is not None:
             raise slot.error
         return slot.data or {}
+
+    def start_soon(self, func: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Start ``func()`` as a task of this connection; it ends with the connection.
+
+        The task is cancelled when the connection is closed (right after its close
+        handshake), so nothing it does outlives the socket.
+
+        Raises:
+            RuntimeError: the connection's block has been left.
+        """
+        self._tasks.start_soon(func)
 
     async def send(self, event: str, data: Mapping[str, Any] | None = None) -> None:
         """Send a frame without waiting for a reply (it still carries a fresh ``ref``)."""
