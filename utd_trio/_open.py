@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 import anyio
 import httpx
 
+from ._backend import create_task_group
 from ._domains._channel_auth import ChannelAuth, GrantSource
 from ._errors import UTDStreamError
 from ._protocol import _vocab as v
@@ -161,10 +162,13 @@ async def open_signaling(
     mine: Exception | None = None
     try:
         try:
-            async with anyio.create_task_group() as tasks:
+            async with create_task_group() as tasks:
                 # The dispatcher starts in this group on first need (a `block` stream).
                 sig._core.hub.attach(tasks.start_soon)  # pyright: ignore[reportPrivateUsage]
                 await tasks.start(sig._supervise)  # pyright: ignore[reportPrivateUsage]
+                # Open: outer cancellation now reaches the block, which ends the session on
+                # its way out (below), not the session's tasks first (`Signaling._hold`).
+                sig._hold()  # pyright: ignore[reportPrivateUsage]
                 try:
                     yield sig
                 except Exception as exc:
@@ -173,6 +177,7 @@ async def open_signaling(
                     # the block unchanged (same object, same traceback) after the teardown.
                     mine = exc
                 finally:
+                    sig._end()  # pyright: ignore[reportPrivateUsage]
                     tasks.cancel_scope.cancel()
         except BaseExceptionGroup as group:
             error = collapse(group)

@@ -249,3 +249,18 @@ class Signaling(FlatVerbs):
                 await self._supervisor.run(task_status=task_status)
         finally:
             self._stopped.set()
+
+    def _hold(self) -> None:
+        """From now on only `_end` (leaving the block) or `aclose` stops the supervisor.
+
+        Called once the block is entered. A cancellation of a scope around the block then
+        reaches the user's code, which leaves the block (that ends the session), but not the
+        session's own tasks first: a shielded cleanup in the block still has its session
+        (``finally: with CancelScope(shield=True): await sig.cancel_call(...)`` goes out).
+        """
+        self._stop.shield = True
+
+    def _end(self) -> None:
+        """Stop the supervisor (the block is being left); `aclose` without the wait."""
+        self._stop.cancel()
+

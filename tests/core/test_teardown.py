@@ -11,7 +11,14 @@ import anyio.abc
 import pytest
 import trio.testing
 
-from utd_trio import Connected, ConnectionState, Disconnected, open_signaling
+from utd_trio import (
+    CallCancelled,
+    CallIncoming,
+    Connected,
+    ConnectionState,
+    Disconnected,
+    open_signaling,
+)
 from utd_trio.testing import Engine
 
 pytestmark = pytest.mark.both_loops
@@ -181,6 +188,32 @@ async def test_cancel_while_connected_is_prompt(utd_engine: Engine, creds: Creds
             async with open_signaling(**creds(utd_engine)):
                 scope.cancel()
                 await anyio.sleep_forever()
+        await utd_engine.wait_socket_count("alice", 0)
+
+
+async def test_a_shielded_cleanup_inside_the_block_still_has_its_session(
+    utd_engine: Engine, creds: Creds
+) -> None:
+    # The scope around the block is cancelled; the user's code cancels its ringing call in a
+    # shielded finally, before leaving. The session ends only when the block is left, so the
+    # cancel always goes out (it used to race the session's own teardown).
+    with anyio.fail_after(10):
+        async with open_signaling(**creds(utd_engine, user_id="bob")) as bob:
+            async with bob.events(CallIncoming, CallCancelled) as bob_events:
+                with anyio.CancelScope() as outer:
+                    async with open_signaling(**creds(utd_engine)) as alice:
+                        call = await alice.invite("bob")
+                        assert isinstance(await bob_events.receive(), CallIncoming)
+                        try:
+                            outer.cancel()
+                            await anyio.sleep_forever()
+                        finally:
+                            with anyio.CancelScope(shield=True):
+                                await alice.cancel_call(call.call_id)
+                assert outer.cancelled_caught
+                cancelled = await bob_events.receive()
+                assert isinstance(cancelled, CallCancelled)
+                assert cancelled.call_id == call.call_id
         await utd_engine.wait_socket_count("alice", 0)
 
 

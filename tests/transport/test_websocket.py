@@ -219,3 +219,41 @@ async def test_the_upgrade_request_carries_host_and_resource_only() -> None:
             assert peer.request.target == "/ws?token=tok_peer"
             assert peer.request.host == f"127.0.0.1:{peer.local_port}"
             assert "tok_peer" not in repr(ws)
+
+
+async def test_an_idle_socket_keeps_no_wsproto_state_and_gets_it_back_when_needed() -> None:
+    # After the upgrade an open socket holding nothing drops wsproto's connection (~4 KiB
+    # with the handshake); a control frame, a fragment or our own close make it again.
+    with anyio.fail_after(IO):
+        async with connected() as (ws, peer):
+            assert ws._proto is None  # pyright: ignore[reportPrivateUsage]
+            await ws.send_text("up")  # text frames are encoded without wsproto
+            assert ws._proto is None  # pyright: ignore[reportPrivateUsage]
+            assert await peer.next_event() == TextMessage("up")
+            await peer.send(TextMessage("fa", message_finished=False), Ping(b"p"))
+            await peer.send(TextMessage("st", message_finished=True))
+            assert await receive_n(ws, 1) == ["fast"]
+            assert await peer.next_event() == Pong(b"p")
+            await ws.send_close(1000, "bye")
+            sent = await peer.next_event()
+            assert isinstance(sent, CloseConnection)
+            assert sent.code == 1000
+
+
+async def test_a_fragment_that_arrives_with_the_101_is_completed_by_a_later_read() -> None:
+    # wsproto holds the fragment (kept past the upgrade, or made again for the next read).
+    with anyio.fail_after(IO):
+        async with one_peer() as (port, peers), anyio.create_task_group() as tg:
+
+            async def serve() -> None:
+                peer = await peers.receive()
+                await peer.read_request()
+                hello = peer.ws.send(AcceptConnection())
+                half = peer.ws.send(TextMessage("part", message_finished=False))
+                await peer.send_raw(hello + half)
+                await peer.send(TextMessage("-rest", message_finished=True))
+
+            tg.start_soon(serve)
+            ws = await connect(port)
+            assert await receive_n(ws, 1) == ["part-rest"]
+            await ws.abort()

@@ -14,7 +14,9 @@ running loop (as httpcore's ``_backends/auto.py`` does):
   Trio, a futures-based lot on asyncio (anyio has none, and ``anyio.Event`` per wait costs an
   allocation and a backend lookup each time);
 - `Latch`, `Pulse`: a one-shot flag and a "changed" signal whose ``anyio.Event`` is made only
-  when a task waits (an idle session keeps none).
+  when a task waits (an idle session keeps none);
+- `create_task_group`: a ``trio.Nursery`` on Trio (anyio's group wraps each task in a handle
+  with its own cancel scope and event), anyio's task group on asyncio.
 """
 
 from ._lazy_events import Latch, Pulse
@@ -22,6 +24,7 @@ from ._lot import ParkingLot
 from ._select import Backend, current_backend, current_clock
 from ._streams import open_stream
 from ._streams_base import ByteStream, StreamBroken
+from ._task_group import TaskGroup, create_task_group
 from ._waiter import Waiter
 
 __all__ = [
@@ -31,7 +34,9 @@ __all__ = [
     "ParkingLot",
     "Pulse",
     "StreamBroken",
+    "TaskGroup",
     "Waiter",
+    "create_task_group",
     "current_backend",
     "current_clock",
     "open_stream",

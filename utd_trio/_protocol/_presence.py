@@ -102,8 +102,9 @@ class PresenceTable:
         self._subs: dict[str, None] = {}  # ordered set of watched user ids
         self._known: dict[str, PresenceInfo] = {}
         self._updates: dict[str, int] = {}  # live updates seen, per user
-        # Marks of requests still waiting for their answer (weak: a failed request's goes).
-        self._in_flight: weakref.WeakSet[PresenceMark] = weakref.WeakSet()
+        # Marks of requests still waiting for their answer (weak: a failed request's goes);
+        # made on the first mark (a WeakSet is ~0.9 KiB: idle sessions keep none).
+        self._in_flight: weakref.WeakSet[PresenceMark] | None = None
         # Ids unsubscribed whose unsubscribe's ack has not come yet: their updates are stale.
         self._leaving: dict[str, int] = {}
 
@@ -137,6 +138,8 @@ class PresenceTable:
         """Remember the live-update counts of ``user_ids`` before asking for their snapshot."""
         updates = self._updates
         mark = PresenceMark({user_id: updates.get(user_id, 0) for user_id in user_ids})
+        if self._in_flight is None:
+            self._in_flight = weakref.WeakSet()
         self._in_flight.add(mark)
         return mark
 
@@ -171,7 +174,8 @@ class PresenceTable:
         resent after the same drop answers first then makes no difference. Users new to the
         session get no event: their presence is what the subscribe call returns.
         """
-        self._in_flight.discard(mark)
+        if self._in_flight is not None:
+            self._in_flight.discard(mark)
         counts = {u: n for u, n in mark.counts.items() if u not in mark.dropped}
         if self._leaving:
             # This ack comes after the ack of any earlier unsubscribe on its socket.
@@ -220,7 +224,7 @@ class PresenceTable:
             self._subs.pop(user_id, None)
             self._known.pop(user_id, None)
             self._updates.pop(user_id, None)
-        for mark in self._in_flight:
+        for mark in self._in_flight or ():
             mark.dropped.update(ids & mark.counts.keys())
         leaving = self._leaving
         for user_id in ids:

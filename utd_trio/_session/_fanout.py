@@ -242,7 +242,8 @@ class EventHub:
     """The set of live streams of one session, and the dispatcher that feeds them."""
 
     def __init__(self, backlog: int = 1024) -> None:
-        self._streams: weakref.WeakSet[EventStream[Any]] = weakref.WeakSet()
+        # Made with the first stream (a WeakSet is ~0.9 KiB: a session nobody reads keeps none).
+        self._streams: weakref.WeakSet[EventStream[Any]] | None = None
         # Events published before anyone subscribed are held (bounded) for the first stream,
         # so that e.g. a call.incoming arriving right after connect is not lost. Buffers and
         # the dispatcher task are made on first use: an idle session holds none of them.
@@ -306,20 +307,23 @@ class EventHub:
         if self._closed:
             stream.close()
         else:
+            if self._streams is None:
+                self._streams = weakref.WeakSet()
             self._streams.add(stream)
             self._refs = None
         return stream
 
     def discard(self, stream: EventStream[Any]) -> None:
         """Forget a closed stream."""
-        self._streams.discard(stream)
+        if self._streams is not None:
+            self._streams.discard(stream)
         self._refs = None
 
     def _stream_died(self, _ref: weakref.ref[EventStream[Any]]) -> None:
         self._refs = None
 
     def _snapshot(self) -> tuple[weakref.ref[EventStream[Any]], ...]:
-        streams = list(self._streams)
+        streams = list(self._streams or ())
         refs = tuple(weakref.ref(s, self._stream_died) for s in streams)
         self._refs = refs
         self._any_block = any(s.overflow == "block" for s in streams)
@@ -354,7 +358,7 @@ class EventHub:
             self._start_dispatcher()
 
     def _deliver_now(self, event: Event) -> None:
-        for stream in list(self._streams):
+        for stream in list(self._streams or ()):
             if stream._wants(event):
                 stream._put_nowait(event)
 
@@ -371,7 +375,7 @@ class EventHub:
             while not self._pending:
                 await self._wake.park()
             event = self._pending.popleft()
-            for stream in list(self._streams):
+            for stream in list(self._streams or ()):
                 if not stream._wants(event):
                     continue
                 if stream.overflow == "block":
@@ -385,15 +389,15 @@ class EventHub:
         while self._pending:
             self._deliver_now(self._pending.popleft())
         self._pending = None
-        for stream in list(self._streams):
+        for stream in list(self._streams or ()):
             stream.close()
 
     @property
     def stream_count(self) -> int:
         """Live streams."""
-        return len(self._streams)
+        return len(self._streams or ())
 
     @property
     def dropped(self) -> int:
         """Events dropped across live streams."""
-        return sum(s.dropped for s in self._streams)
+        return sum(s.dropped for s in self._streams or ())

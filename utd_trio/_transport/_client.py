@@ -27,9 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-import anyio.abc
 
-from .._backend import Latch, Waiter, current_clock
+from .._backend import Latch, TaskGroup, Waiter, current_clock
 from .._errors import ErrorCode, UTDStreamError
 from .._protocol import _vocab as v
 from .._protocol._codec import Frame
@@ -79,7 +78,7 @@ class SignalClient:
         request_timeout: float,
         heartbeat_timeout: float,
         stats: ConnectionStats,
-        tasks: anyio.abc.TaskGroup,
+        tasks: TaskGroup,
     ) -> None:
         self._ws = ws
         self._tasks = tasks  # the connection's own: a ping that must wait is sent there

@@ -12,7 +12,7 @@ from typing import NoReturn, cast
 
 import anyio
 
-from .._backend import ByteStream, StreamBroken, open_stream
+from .._backend import ByteStream, StreamBroken, create_task_group, open_stream
 from .._errors import ErrorCode, UTDStreamError
 from .._models import Session
 from .._protocol import _vocab as v
@@ -146,7 +146,7 @@ async def open_signal_client(
     reader_scope = anyio.CancelScope(shield=True)
     mine: Exception | None = None
     try:
-        async with anyio.create_task_group() as tasks:
+        async with create_task_group() as tasks:
             try:
                 connected: tuple[WebSocket, Hello, list[str | bytes]] | None = None
                 with anyio.move_on_after(connect_timeout):

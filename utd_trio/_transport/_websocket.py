@@ -90,15 +90,17 @@ class WebSocket:
     ) -> None:
         self._stream = stream
         self._fast_path = fast_path
-        # The handshake's h11 machinery until the upgrade is accepted, then only the
-        # frame-level `Connection` it made (the rest is ~2 KiB per socket held for nothing).
-        self._proto: wsproto.WSConnection | Connection = wsproto.WSConnection(
+        # The handshake's h11 machinery until the upgrade is accepted, then the frame-level
+        # `Connection` it made while that holds anything, else None: an open connection
+        # that holds nothing is what a fresh `Connection` is, made again when a frame needs
+        # wsproto (`_wsproto`). An idle socket keeps none of it (~4 KiB).
+        self._proto: wsproto.WSConnection | Connection | None = wsproto.WSConnection(
             wsproto.ConnectionType.CLIENT
         )
         self._max_message = max_message
         self._receive_buffer = receive_buffer
         self._control_timeout = control_timeout
-        self._send_lock = anyio.Lock()
+        self._send_lock: anyio.Lock | None = None  # made by the first send that must await
         self._parts: list[str | bytes] = []
         self._part_size = 0
         self._pending: list[str | bytes] = []
@@ -109,7 +111,16 @@ class WebSocket:
         """How many messages the fast path read (for tests and benchmarks)."""
 
     def __repr__(self) -> str:
-        return f"<WebSocket {self._proto.state.name.lower()}>"
+        return f"<WebSocket {self._state().name.lower()}>"
+
+    def _state(self) -> ConnectionState:
+        return ConnectionState.OPEN if self._proto is None else self._proto.state
+
+    def _wsproto(self) -> wsproto.WSConnection | Connection:
+        """Wsproto's connection, made again (open, empty) if it was let go while idle."""
+        if self._proto is None:
+            self._proto = Connection(wsproto.ConnectionType.CLIENT)
+        return self._proto
 
     @classmethod
     async def connect(
@@ -158,7 +169,8 @@ class WebSocket:
         data = await self._read()
         if data is None:
             raise self._closed_with(CLOSE_ABNORMAL, "connection lost without a close frame")
-        if self._fast_path and (self._fast.holding or wsproto_idle(self._proto)):
+        proto = self._proto
+        if self._fast_path and (self._fast.holding or proto is None or wsproto_idle(proto)):
             texts, rest = self._fast.feed(data)
             messages = cast("list[str | bytes]", texts)
             self.fast_messages += len(messages)
@@ -167,11 +179,11 @@ class WebSocket:
             # A held frame with bad UTF-8 comes back as its reads: wsproto sees them as it
             # would have (their events are its fragments, no message, no close).
             for earlier in rest[:-1]:
-                self._proto.receive_data(earlier)
+                self._wsproto().receive_data(earlier)
                 await self._take_events(messages)
-            self._proto.receive_data(rest[-1])
+            self._wsproto().receive_data(rest[-1])
             return await self._take_events(messages)
-        self._proto.receive_data(data)
+        self._wsproto().receive_data(data)
         return await self._take_events()
 
     async def _read(self) -> bytes | None:
@@ -188,7 +200,7 @@ class WebSocket:
         """Drain wsproto's events after ``messages`` (those the fast path read before them)."""
         if messages is None:
             messages = []
-        for event in self._proto.events():
+        for event in self._wsproto().events():
             if isinstance(event, _MESSAGES):
                 data = event.data
                 if event.message_finished and not self._parts:
@@ -232,9 +244,10 @@ class WebSocket:
     async def _peer_closed(self, event: CloseConnection) -> None:
         reason = event.reason or ""
         self._closed_with(int(event.code), reason)
-        if self._proto.state is ConnectionState.REMOTE_CLOSING:
+        state = self._state()
+        if state is ConnectionState.REMOTE_CLOSING:
             await self._send_control(event.response())
-        elif self._proto.state is ConnectionState.OPEN:
+        elif state is ConnectionState.OPEN:
             # wsproto reports an unparsable frame as a close event without sending one.
             await self._send_control(CloseConnection(int(event.code), reason))
         await self.abort()
@@ -267,7 +280,8 @@ class WebSocket:
         Raises:
             WebSocketClosed: the connection has ended or is closing.
         """
-        if self._send_lock.locked() or not self._stream.can_write_now():
+        lock = self._send_lock
+        if (lock is not None and lock.locked()) or not self._stream.can_write_now():
             return False
         data = self._encode(TextMessage(text))
         try:
@@ -291,7 +305,7 @@ class WebSocket:
 
     async def send_close(self, code: int, reason: str = "") -> None:
         """Start the closing handshake (no-op when it has begun); the reader sees the reply."""
-        if self._proto.state is ConnectionState.OPEN:
+        if self._state() is ConnectionState.OPEN:
             log.debug("websocket closing: %d %s", code, reason)
             try:
                 await self._send(CloseConnection(code, reason))
@@ -307,12 +321,12 @@ class WebSocket:
         if self._closed is not None and not isinstance(event, CloseConnection):
             raise self._closed
         if isinstance(event, TextMessage):
-            if self._proto.state is not ConnectionState.OPEN:
+            if self._state() is not ConnectionState.OPEN:
                 # Our close frame is out; the reader still waits for the peer's reply.
                 raise WebSocketClosed(CLOSE_ABNORMAL, "connection is closing")
             return encode_text_frame(event.data)
         try:
-            return self._proto.send(event)
+            return self._wsproto().send(event)
         except LocalProtocolError:
             # Our close frame is out; the reader still waits for the peer's reply.
             raise WebSocketClosed(CLOSE_ABNORMAL, "connection is closing") from None
@@ -320,6 +334,8 @@ class WebSocket:
     async def _send(self, event: TextMessage | CloseConnection | Pong | None) -> None:
         """Write ``event``'s frame (None: only what `write_now` kept back), under the lock."""
         lock = self._send_lock
+        if lock is None:
+            lock = self._send_lock = anyio.Lock()
         try:
             lock.acquire_nowait()
         except anyio.WouldBlock:
@@ -354,7 +370,7 @@ class WebSocket:
 
     async def _handshake(self, host: str, resource: str) -> None:
         try:
-            await self._stream.send_all(self._proto.send(Request(host=host, target=resource)))
+            await self._stream.send_all(self._wsproto().send(Request(host=host, target=resource)))
         except StreamBroken as exc:
             raise _handshake_failed(f"cannot send the upgrade request: {exc}") from None
         rejected: RejectConnection | None = None
@@ -366,15 +382,18 @@ class WebSocket:
                     raise HandshakeRejected(rejected.status_code, bytes(body))
                 raise _handshake_failed("the server closed the connection during the upgrade")
             try:
-                self._proto.receive_data(data)
-                for event in self._proto.events():
+                handshake = self._wsproto()
+                assert isinstance(handshake, wsproto.WSConnection)
+                handshake.receive_data(data)
+                for event in handshake.events():
                     if isinstance(event, AcceptConnection):
                         log.debug("websocket open (host %s)", host)
-                        assert isinstance(self._proto, wsproto.WSConnection)
-                        assert self._proto.connection is not None  # made by the accept
-                        self._proto = self._proto.connection
+                        assert handshake.connection is not None  # made by the accept
+                        self._proto = handshake.connection
                         # Frames that came with the 101 are already parsed; keep them.
                         self._pending = await self._take_events()
+                        if wsproto_idle(self._proto):
+                            self._proto = None
                         return
                     if isinstance(event, RejectConnection):
                         rejected = event
