@@ -263,4 +263,3 @@ class Signaling(FlatVerbs):
     def _end(self) -> None:
         """Stop the supervisor (the block is being left); `aclose` without the wait."""
         self._stop.cancel()
-
