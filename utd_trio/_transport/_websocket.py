@@ -44,36 +44,17 @@ from wsproto.events import (
 from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
 from .._backend import ByteStream, StreamBroken
-from .._errors import ErrorCode, UTDStreamError
 from .._protocol._ws_encode import encode_text_frame
 from .._protocol._ws_frames import FAST_FRAME_CAP, TextFrameReader, wsproto_idle
+from ._ws_errors import CLOSE_ABNORMAL, HandshakeRejected, WebSocketClosed, handshake_failed
 
 __all__ = ["HandshakeRejected", "WebSocket", "WebSocketClosed"]
 
 log = logging.getLogger("utd_trio.websocket")
 
-CLOSE_ABNORMAL: Final = 1006  # RFC 6455 §7.1.5: the connection ended without a close frame
 CLOSE_TOO_BIG: Final = 1009
 _REJECT_BODY_LIMIT: Final = 64 * 1024
 _MESSAGES: Final = (TextMessage, BytesMessage)
-
-
-class WebSocketClosed(Exception):
-    """The WebSocket has ended: ``code`` from the close frame (1006 without one)."""
-
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(code, reason)
-        self.code = code
-        self.reason = reason
-
-
-class HandshakeRejected(Exception):
-    """The server answered the upgrade with an HTTP status instead of 101."""
-
-    def __init__(self, status: int, body: bytes) -> None:
-        super().__init__(status)
-        self.status = status
-        self.body = body
 
 
 class WebSocket:
@@ -372,7 +353,7 @@ class WebSocket:
         try:
             await self._stream.send_all(self._wsproto().send(Request(host=host, target=resource)))
         except StreamBroken as exc:
-            raise _handshake_failed(f"cannot send the upgrade request: {exc}") from None
+            raise handshake_failed(f"cannot send the upgrade request: {exc}") from None
         rejected: RejectConnection | None = None
         body = bytearray()
         while True:
@@ -380,7 +361,7 @@ class WebSocket:
             if data is None:
                 if rejected is not None:
                     raise HandshakeRejected(rejected.status_code, bytes(body))
-                raise _handshake_failed("the server closed the connection during the upgrade")
+                raise handshake_failed("the server closed the connection during the upgrade")
             try:
                 handshake = self._wsproto()
                 assert isinstance(handshake, wsproto.WSConnection)
@@ -405,8 +386,4 @@ class WebSocket:
                             assert rejected is not None
                             raise HandshakeRejected(rejected.status_code, bytes(body))
             except RemoteProtocolError as exc:
-                raise _handshake_failed(f"bad upgrade response: {exc}") from None
-
-
-def _handshake_failed(why: str) -> UTDStreamError:
-    return UTDStreamError(ErrorCode.NETWORK, f"WebSocket handshake failed: {why}")
+                raise handshake_failed(f"bad upgrade response: {exc}") from None
