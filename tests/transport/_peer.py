@@ -95,6 +95,17 @@ class Peer:
         """Write ``data`` as it is (no WebSocket framing)."""
         await self.stream.send(data)
 
+    def hold_reads(self) -> None:
+        """Take no more bytes from the socket, so the client's sends back up in the kernel.
+
+        Trio reads only when asked. anyio's asyncio stream reads ahead into memory until its
+        first waiting `receive` pauses the transport, and the handshake's one receive may
+        not have waited (the request was there already): pause it here.
+        """
+        transport = getattr(self.stream, "_transport", None)
+        if transport is not None:
+            transport.pause_reading()
+
     async def aclose(self) -> None:
         """Close the TCP connection (no closing handshake)."""
         await self.stream.aclose()

@@ -165,7 +165,8 @@ async def test_concurrent_sends_never_interleave() -> None:
 
 async def test_a_cancelled_send_leaves_the_socket_unusable() -> None:
     with anyio.fail_after(IO):
-        async with connected() as (ws, _peer):  # the peer never reads
+        async with connected() as (ws, peer):
+            peer.hold_reads()
             # 32 MiB cannot fit in loopback socket buffers: the send is still blocked then.
             with anyio.move_on_after(0.2) as scope:
                 await ws.send_text("x" * (32 * 1024 * 1024))
