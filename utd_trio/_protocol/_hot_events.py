@@ -122,22 +122,25 @@ _FAILED: Final = (msgspec.MsgspecError, RecursionError)
 def _maker(cls: type[Any]) -> Callable[..., Any]:
     """A constructor of the frozen slots dataclass ``cls`` that skips its generated ``__init__``.
 
-    It fills the slots exactly as ``__init__`` does (every field, positionally, no defaults);
-    a class with a ``__post_init__`` or without slots gets its own constructor.
+    It fills the slots exactly as ``__init__`` does (every field, positionally, no defaults),
+    one slot descriptor call per field, written out (as `dataclasses` writes ``__init__``):
+    a loop over the setters cost as much again. A class with a ``__post_init__`` or without
+    slots gets its own constructor.
     """
     names = [f.name for f in fields(cls)] if is_dataclass(cls) else []
     slots = getattr(cls, "__slots__", ())
     if not names or hasattr(cls, "__post_init__") or sorted(names) != sorted(slots):
         return cls
-    setters = [cls.__dict__[name].__set__ for name in names]
-    new = object.__new__
-
-    def make(*values: Any) -> Any:
-        obj = new(cls)
-        for setter, value in zip(setters, values, strict=True):
-            setter(obj, value)
-        return obj
-
+    scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    params = [f"_{i}" for i in range(len(names))]
+    lines = [f"def make({', '.join(params)}):", "    obj = _new(_cls)"]
+    for i, name in enumerate(names):
+        scope[f"_set{i}"] = cls.__dict__[name].__set__
+        lines.append(f"    _set{i}(obj, _{i})")
+    lines.append("    return obj")
+    exec("\n".join(lines), scope)  # the source holds only parameter and setter names
+    make: Callable[..., Any] = scope["make"]
+    make.__qualname__ = f"_maker.<{cls.__name__}>"
     return make
 
 
@@ -190,8 +193,12 @@ _LONG_DIGITS: dict[int, re.Pattern[str]] = {}
 
 
 def _screened(text: str) -> bool:
-    """False when ``json.loads`` might refuse what msgspec accepts (see the module docstring)."""
-    if text.count("[") + text.count("{") > _NESTING:
+    """False when ``json.loads`` might refuse what msgspec accepts (see the module docstring).
+
+    Nesting ``k`` deep takes ``2 * k`` characters at least, so a short text needs no count
+    (`str.count` costs about as much as msgspec's whole decode of a chat message).
+    """
+    if len(text) > 2 * _NESTING and text.count("[") + text.count("{") > _NESTING:
         return False
     limit = sys.get_int_max_str_digits()
     if limit and len(text) > limit:
