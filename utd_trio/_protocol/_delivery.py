@@ -152,27 +152,38 @@ class DeliveryLedger:
         """A ``message.new`` arrived on connection ``generation``: True to publish it now.
 
         False when it is a duplicate, or held until the connection's recovery finishes.
+        Every live message passes here, so `_enter` and `observe` are written out.
         """
-        self._enter(generation)
-        self.observe(message.created_at)
-        if self.holding:
+        if generation > self.generation:
+            self._enter(generation)
+        moment = message.created_at
+        if moment is not None:
+            seen = self._time_now
+            if seen is None or moment > seen:
+                self._time_now = moment
+        if self._finished_generation != self.generation:  # holding
             self._held.append(Held(generation, message))
             return False
         return self._accept_live(message, generation)
 
     def _accept_live(self, message: ChatMessage, generation: int) -> bool:
-        conversation = self._conversation(message.conversation_id)
+        conversation = self._conversations.get(message.conversation_id)
+        if conversation is None:
+            conversation = self._conversation(message.conversation_id)
+        accounted = conversation.accounted
         seq = message.seq
-        if seq in conversation.accounted:
+        if seq in accounted:
             return False
         if self._closed_generation == generation:
-            conversation.accounted.raise_floor(seq)  # everything below came before it
+            accounted.raise_floor(seq)  # everything below came before it
         elif conversation.live_generation == generation and conversation.live_seq < seq:
-            conversation.accounted.add_range(conversation.live_seq, seq)
+            accounted.add_range(conversation.live_seq, seq)
         else:
-            conversation.accounted.add(seq)
+            accounted.add(seq)
         conversation.live_generation, conversation.live_seq = generation, seq
-        self._published(conversation, seq)
+        last = conversation.last_delivered
+        if last is None or seq > last:
+            conversation.last_delivered = seq
         return True
 
     def sending(self, client_id: str) -> None:

@@ -68,6 +68,8 @@ class SeqSet:
         if self.floor is not None and seq <= self.floor:
             return
         self.floor = seq
+        if not self._lows:  # no runs (the live stream's usual case): nothing to drop or fold
+            return
         keep = bisect_right(self._highs, seq)  # runs wholly at or below the floor go
         del self._lows[:keep], self._highs[:keep]
         self._fold()
