@@ -312,7 +312,8 @@ class SessionCore:
 
     def ingest(self, frame: Frame) -> None:
         """An inbound server event: through the protocol, then published (the receive loop)."""
-        event = self.protocol.receive(frame, self._clock()())
+        clock = self._loop_clock or self._clock()
+        event = self.protocol.receive(frame, clock())
         if event is not None:
             self._hub.publish(event)
             self._ticker.changed()

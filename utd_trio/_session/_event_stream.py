@@ -220,10 +220,17 @@ class EventStream(Generic[E], metaclass=_NoPublicConstructor):
         return self
 
     async def __anext__(self) -> E:
-        try:
-            return await self.receive()
-        except EndOfStream:
-            raise StopAsyncIteration from None
+        # `receive` written out: this is the consumer's side of every event.
+        queue = self._queue
+        while not queue:
+            if self._closed:
+                raise StopAsyncIteration
+            await self._lot.park()
+        event = queue.popleft()
+        if self._room:
+            self._room.unpark()
+        self._delivered += 1
+        return event  # type: ignore[return-value]  # the type filter guarantees E
 
     async def __aenter__(self) -> Self:
         return self
