@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 import struct
@@ -502,6 +503,56 @@ async def test_aclose_from_another_task_breaks_a_blocked_receive(anyio_backend: 
                 tasks.start_soon(receive)
                 await anyio.wait_all_tasks_blocked()
                 await stream.aclose()
+
+
+async def test_after_a_short_read_a_cancelled_receive_and_a_close_behave(
+    anyio_backend: str,
+) -> None:
+    with anyio.fail_after(5):
+        async with connected() as (stream, peer):
+            await peer.send(b"short")
+            assert await receive_exactly(stream, 5) == b"short"  # the socket is empty now
+            with anyio.CancelScope() as scope:
+                scope.cancel()
+                await stream.receive_some(100)
+            assert scope.cancelled_caught
+            await peer.send(b"more")
+            assert await receive_exactly(stream, 4) == b"more"
+            await stream.aclose()
+            with pytest.raises(StreamBroken):
+                await stream.receive_some(100)
+
+
+async def test_trio_reads_once_per_wake_after_a_short_read(
+    anyio_backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An idle connection wakes for one small frame at a time: after a short read the
+    # stream waits first, instead of a read that fails with EAGAIN before every wait.
+    if anyio_backend != "trio":
+        pytest.skip("asyncio's transport does its own reads")
+    reads: list[int] = []
+    real_read = os.read
+
+    def counting_read(fd: int, n: int) -> bytes:
+        reads.append(fd)
+        return real_read(fd, n)
+
+    with anyio.fail_after(5):
+        async with connected() as (stream, peer), anyio.create_task_group() as tasks:
+            await peer.send(b"one")
+            assert await receive_exactly(stream, 3) == b"one"
+            monkeypatch.setattr(os, "read", counting_read)
+            got: list[bytes] = []
+
+            async def receive() -> None:
+                got.append(bytes(await stream.receive_some(100)))
+
+            tasks.start_soon(receive)
+            await anyio.wait_all_tasks_blocked()
+            assert reads == []  # parked without trying the empty socket
+            await peer.send(b"two")
+        assert got == [b"two"]
+        assert len(reads) == 1
 
 
 # Regressions: both were wrong on asyncio only (a closed stream still handed out buffered

@@ -33,6 +33,7 @@ FIELDS = {
     v.EV_PRESENCE_UPDATE: ["user_id", "online", "last_seen_at"],
     v.EV_TYPING: ["conversation_id", "from", "is_typing"],
     v.EV_RECEIPT: ["conversation_id", "user_id", "up_to_seq", "status", "at"],
+    v.EV_PONG: [],
 }  # fmt: skip
 CAMEL = ["conversationId", "clientId", "groupId", "createdAt", "userId", "lastSeenAt",
          "isTyping", "upToSeq", "contentType"]  # fmt: skip
@@ -211,3 +212,25 @@ def test_a_fast_frame_is_frozen_and_decodes_its_data_on_demand() -> None:
             assert user == "u"
         case _:
             pytest.fail("no match")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "fast"),
+    [
+        ('{"event":"pong","ref":"p7"}', True),
+        ('{"event":"pong","data":{"t":1},"ref":"p7"}', True),
+        ('{"event":"pong","ref":7}', False),  # a number for a ref: the tolerant path's str
+    ],
+)
+def test_a_pong_is_read_without_the_tolerant_parser(text: str, fast: bool) -> None:
+    # An idle session receives little but pongs: the fast path reads the ref and nothing else.
+    frame = decode_inbound(text)
+    assert isinstance(frame, Frame)
+    assert frame.record is None
+    assert (frame._data is None) is fast  # pyright: ignore[reportPrivateUsage]
+    expected = tolerant(text)[0]
+    assert (frame.event, frame.ref, frame.data) == (
+        expected.event,  # type: ignore[union-attr]
+        expected.ref,  # type: ignore[union-attr]
+        expected.data,  # type: ignore[union-attr]
+    )

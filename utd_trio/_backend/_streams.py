@@ -35,13 +35,14 @@ class _TrioStream:
     kept, so a closed stream (descriptor -1) can never write into a reused number.
     """
 
-    __slots__ = ("_socket", "_stream", "_tail")
+    __slots__ = ("_drained", "_socket", "_stream", "_tail")
 
     def __init__(self, stream: trio.SocketStream | trio.SSLStream[trio.SocketStream]) -> None:
         self._stream = stream
         # Plain TCP only: TLS records are written by trio.SSLStream, by awaiting.
         self._socket = stream.socket if isinstance(stream, trio.SocketStream) else None
         self._tail = b""
+        self._drained = False  # the last read was short: the socket is probably empty
 
     async def receive_some(self, max_bytes: int) -> bytes | bytearray:
         if self._socket is not None:
@@ -57,25 +58,32 @@ class _TrioStream:
         The same checkpoints as Trio's (cancellation is checked first; a read that did not
         wait still yields once), without the context managers Trio's socket layer makes per
         call: the idle connection's reader costs less per wake-up and less while parked.
+        After a short read the socket is most likely empty, so it waits first instead of
+        trying a read that fails (a system call and an exception per idle wake-up).
         """
         await trio.lowlevel.checkpoint_if_cancelled()
-        try:
-            data = os.read(self._fileno(sock), max_bytes)
-        except BlockingIOError:
-            pass
-        except OSError as exc:
-            raise StreamBroken(str(exc)) from exc
-        else:
-            await trio.lowlevel.cancel_shielded_checkpoint()
-            return data
+        if not self._drained:
+            try:
+                data = os.read(self._fileno(sock), max_bytes)
+            except BlockingIOError:
+                pass
+            except OSError as exc:
+                raise StreamBroken(str(exc)) from exc
+            else:
+                self._drained = len(data) < max_bytes
+                await trio.lowlevel.cancel_shielded_checkpoint()
+                return data
         while True:
             try:
+                self._fileno(sock)  # closed: a StreamBroken, not Trio's ValueError for -1
                 await trio.lowlevel.wait_readable(sock)
-                return os.read(self._fileno(sock), max_bytes)
+                data = os.read(self._fileno(sock), max_bytes)
             except BlockingIOError:
                 continue
             except (OSError, trio.ClosedResourceError) as exc:
                 raise StreamBroken(str(exc)) from exc
+            self._drained = len(data) < max_bytes
+            return data
 
     @staticmethod
     def _fileno(sock: trio.socket.SocketType) -> int:

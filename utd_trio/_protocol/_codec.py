@@ -46,8 +46,11 @@ class Frame:
         _set_text(self, "")
 
     @classmethod
-    def decoded(cls, event: str, ref: str | None, text: str, record: Event) -> Frame:
-        """A frame of ``text`` whose typed event ``record`` is known; ``data`` waits."""
+    def decoded(cls, event: str, ref: str | None, text: str, record: Event | None) -> Frame:
+        """A frame of ``text`` whose typed event ``record`` is known; ``data`` waits.
+
+        ``record`` None: the frame has no event to publish (a ``pong``).
+        """
         frame = _new(cls)
         _set_event(frame, event)
         _set_data(frame, None)

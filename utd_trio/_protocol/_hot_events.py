@@ -1,10 +1,12 @@
 """The hot inbound events decoded straight from the frame text with msgspec (issue 18).
 
 ``message.new``, ``presence.update``, ``typing`` and ``receipt`` are nearly all of what a busy
-session receives. For them, `decode_inbound` asks one `msgspec.json.Decoder` for the
-canonical shape — the envelope with ``event`` as the tag, the payload's fields with their
-exact types, names from the vocabulary table — and builds the typed event from it, without
-the intermediate ``dict`` of ``json.loads`` and the field-by-field tolerant parsing.
+session receives, and ``pong`` nearly all of what an idle one does (it gets a `Frame` with no
+record: nothing but its ``ref`` is read). For them, `decode_inbound` asks one
+`msgspec.json.Decoder` for the canonical shape — the envelope with ``event`` as the tag, the
+payload's fields with their exact types, names from the vocabulary table — and builds the
+typed event from it, without the intermediate ``dict`` of ``json.loads`` and the
+field-by-field tolerant parsing.
 
 It only ever answers when the answer is the one the tolerant path would give. On any
 mismatch it returns what `decode_frame` returns, and `decode_event` decides: a
@@ -114,7 +116,13 @@ class _ReceiptFrame(msgspec.Struct, tag_field=_TAG, tag=v.EV_RECEIPT):
     ref: str | None = msgspec.field(default=None, name=v.FRAME_REF)
 
 
-_HotFrame = _MessageFrame | _PresenceFrame | _TypingFrame | _ReceiptFrame
+class _PongFrame(msgspec.Struct, tag_field=_TAG, tag=v.EV_PONG):
+    """A heartbeat answer: only its ``ref`` is read (its ``data`` waits in the `Frame`)."""
+
+    ref: str | None = msgspec.field(default=None, name=v.FRAME_REF)
+
+
+_HotFrame = _MessageFrame | _PresenceFrame | _TypingFrame | _ReceiptFrame | _PongFrame
 _decode: Final = msgspec.json.Decoder(_HotFrame).decode
 _FAILED: Final = (msgspec.MsgspecError, RecursionError)
 
@@ -187,6 +195,7 @@ _KEYS: Final = {
     _PresenceFrame: event_key(v.EV_PRESENCE_UPDATE),
     _TypingFrame: event_key(v.EV_TYPING),
     _ReceiptFrame: event_key(v.EV_RECEIPT),
+    _PongFrame: event_key(v.EV_PONG),
 }
 _NESTING: Final = 256  # brackets a frame may hold and still be screened as shallow
 _LONG_DIGITS: dict[int, re.Pattern[str]] = {}
@@ -218,7 +227,7 @@ def decode_inbound(payload: str | bytes) -> Frame | Dropped:
     if isinstance(payload, str) and len(payload) * 4 <= v.MAX_FRAME_BYTES and _screened(payload):
         try:
             hot = _decode(payload)
-            record = _event_of(hot)
+            record = None if type(hot) is _PongFrame else _event_of(hot)
         except _FAILED:
             return decode_frame(payload)
         return Frame.decoded(_KEYS[type(hot)], hot.ref, payload, record)
