@@ -122,7 +122,8 @@ class _PongFrame(msgspec.Struct, tag_field=_TAG, tag=v.EV_PONG):
     ref: str | None = msgspec.field(default=None, name=v.FRAME_REF)
 
 
-_HotFrame = _MessageFrame | _PresenceFrame | _TypingFrame | _ReceiptFrame | _PongFrame
+_EventFrame = _MessageFrame | _PresenceFrame | _TypingFrame | _ReceiptFrame
+_HotFrame = _EventFrame | _PongFrame
 _decode: Final = msgspec.json.Decoder(_HotFrame).decode
 _FAILED: Final = (msgspec.MsgspecError, RecursionError)
 
@@ -177,7 +178,7 @@ def _message(d: _Message) -> Event:
     return _new_received(message, False)  # type: ignore[no-any-return]
 
 
-def _event_of(frame: _HotFrame) -> Event:
+def _event_of(frame: _EventFrame) -> Event:
     d = frame.data
     if isinstance(d, _Message):
         return _message(d)
@@ -227,7 +228,7 @@ def decode_inbound(payload: str | bytes) -> Frame | Dropped:
     if isinstance(payload, str) and len(payload) * 4 <= v.MAX_FRAME_BYTES and _screened(payload):
         try:
             hot = _decode(payload)
-            record = None if type(hot) is _PongFrame else _event_of(hot)
+            record = None if isinstance(hot, _PongFrame) else _event_of(hot)
         except _FAILED:
             return decode_frame(payload)
         return Frame.decoded(_KEYS[type(hot)], hot.ref, payload, record)
