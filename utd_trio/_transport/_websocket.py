@@ -247,7 +247,7 @@ class WebSocket:
         Raises:
             WebSocketClosed: the connection has ended or is closing.
         """
-        await self._send(TextMessage(text))
+        await self._send(text)
 
     def send_text_now(self, text: str) -> bool:
         """Send one text message without waiting, if the stream takes it at once.
@@ -264,7 +264,7 @@ class WebSocket:
         lock = self._send_lock
         if (lock is not None and lock.locked()) or not self._stream.can_write_now():
             return False
-        data = self._encode(TextMessage(text))
+        data = self._encode(text)
         try:
             self._stream.write_now(data)
         except StreamBroken:
@@ -293,27 +293,31 @@ class WebSocket:
             except WebSocketClosed:
                 return
 
-    def _encode(self, event: TextMessage | CloseConnection | Pong) -> bytes:
+    def _encode(self, event: str | CloseConnection | Pong) -> bytes:
         """The bytes of ``event``; only a close frame may still go out once closed.
 
-        A text message is one final masked frame (`encode_text_frame`, without wsproto's
-        per-frame machinery; the socket never sends fragments); control frames are wsproto's.
+        A ``str`` is a text message: one final masked frame (`encode_text_frame`, without
+        wsproto's per-frame machinery or even its event object; the socket never sends
+        fragments). Control frames are wsproto's.
         """
         if self._closed is not None and not isinstance(event, CloseConnection):
             raise self._closed
-        if isinstance(event, TextMessage):
+        if isinstance(event, str):
             if self._state() is not ConnectionState.OPEN:
                 # Our close frame is out; the reader still waits for the peer's reply.
                 raise WebSocketClosed(CLOSE_ABNORMAL, "connection is closing")
-            return encode_text_frame(event.data)
+            return encode_text_frame(event)
         try:
             return self._wsproto().send(event)
         except LocalProtocolError:
             # Our close frame is out; the reader still waits for the peer's reply.
             raise WebSocketClosed(CLOSE_ABNORMAL, "connection is closing") from None
 
-    async def _send(self, event: TextMessage | CloseConnection | Pong | None) -> None:
-        """Write ``event``'s frame (None: only what `write_now` kept back), under the lock."""
+    async def _send(self, event: str | CloseConnection | Pong | None) -> None:
+        """Write ``event``'s frame under the lock (a ``str``: a text message).
+
+        None writes only what `write_now` kept back.
+        """
         lock = self._send_lock
         if lock is None:
             lock = self._send_lock = anyio.Lock()
