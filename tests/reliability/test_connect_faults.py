@@ -198,6 +198,36 @@ async def test_blackholed_mint_is_bounded_by_connect_timeout(
     assert elapsed == pytest.approx(3, abs=0.5)
 
 
+async def test_a_provider_that_overruns_connect_timeout_is_a_timeout(
+    utd_engine: Engine, autojump_clock: trio.testing.MockClock
+) -> None:
+    # A provider that does not heed cancellation (a shielded or blocking call) answers
+    # after the first connect's deadline. That once left 0 s for the socket, and open
+    # failed with a ValueError about its own connect_timeout instead of a timeout.
+    project = utd_engine.default_project
+
+    async def provider() -> Session:
+        async with UTDApi(
+            app_id=project.app_id, app_secret=project.app_secret, base_url=utd_engine.base_url
+        ) as backend:
+            session = await backend.mint_session("alice", bind=False)
+        with anyio.CancelScope(shield=True):
+            await anyio.sleep(5)
+        return session  # no checkpoint between the deadline and the socket's opening
+
+    with anyio.fail_after(IO * 6), pytest.raises(UTDStreamError) as info:
+        async with open_signaling(
+            app_id=project.app_id,
+            user_id="alice",
+            session_provider=provider,
+            base_url=utd_engine.base_url,
+            connect_timeout=3,
+        ):
+            pytest.fail("connected after the deadline")
+    assert info.value.code is ErrorCode.TIMEOUT
+    assert "no connection within 3 s" in info.value.message
+
+
 async def test_refused_reconnect_is_retried_not_fatal(
     utd_engine: Engine, autojump_clock: trio.testing.MockClock
 ) -> None:

@@ -134,7 +134,12 @@ class Supervisor:
                 ErrorCode.TIMEOUT, f"no session within {mint_limit:g} s (the {source} hangs)"
             )
         core.api.bind_session(session, refresh=core.fetch_session)
-        left = float("inf") if deadline is None else max(deadline - anyio.current_time(), 0.0)
+        left = float("inf") if deadline is None else deadline - anyio.current_time()
+        if left <= 0:  # a provider that ignored cancellation answered past the deadline
+            raise UTDStreamError(
+                ErrorCode.TIMEOUT,
+                f"no connection within {s.connect_timeout:g} s (the mint used it)",
+            )
         async with open_signal_client(
             session,
             on_frame=core.ingest,
