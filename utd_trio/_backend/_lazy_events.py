@@ -1,9 +1,10 @@
 """`Latch` and `Pulse`: the two ways the library waits on an event, made only for a waiter.
 
-An `anyio.Event` costs about 0.5 KiB (on Trio: the anyio wrapper, a ``trio.Event`` and its set
-of waiting tasks). A session kept several for its whole life although nobody waits on most
-of them most of the time; at 10,000 idle sessions that is megabytes for nothing. These two
-make the event on the first wait:
+An `anyio.Event` costs about 0.5 KiB on Trio (the anyio wrapper, a ``trio.Event`` and its set
+of waiting tasks) and more on asyncio (an ``asyncio.Event`` keeps a deque, 0.6 KiB alone). A
+session kept several for its whole life although nobody waits on most of them most of the
+time; at 10,000 idle sessions that is megabytes for nothing. These two wait in a
+`ParkingLot`, made on the first wait:
 
 - `Latch`: set once, stays set (``anyio.Event`` semantics: `wait` returns at once after `set`,
   still a checkpoint);
@@ -13,8 +14,9 @@ make the event on the first wait:
 
 from __future__ import annotations
 
-import anyio
 import anyio.lowlevel
+
+from ._lot import ParkingLot
 
 __all__ = ["Latch", "Pulse"]
 
@@ -22,17 +24,17 @@ __all__ = ["Latch", "Pulse"]
 class Latch:
     """A one-shot flag: `set` once, `wait` until it is set."""
 
-    __slots__ = ("_event", "_set")
+    __slots__ = ("_lot", "_set")
 
     def __init__(self) -> None:
         self._set = False
-        self._event: anyio.Event | None = None
+        self._lot: ParkingLot | None = None
 
     def set(self) -> None:
         """Set the flag and wake every waiter (idempotent)."""
         self._set = True
-        if self._event is not None:
-            self._event.set()
+        if self._lot is not None:
+            self._lot.unpark_all()
 
     def is_set(self) -> bool:
         """Whether `set` was called."""
@@ -43,27 +45,26 @@ class Latch:
         if self._set:
             await anyio.lowlevel.checkpoint()
             return
-        if self._event is None:
-            self._event = anyio.Event()
-        await self._event.wait()
+        if self._lot is None:
+            self._lot = ParkingLot()
+        await self._lot.park()
 
 
 class Pulse:
     """A repeatable "something changed": `fire` wakes whoever waits at that moment."""
 
-    __slots__ = ("_event",)
+    __slots__ = ("_lot",)
 
     def __init__(self) -> None:
-        self._event: anyio.Event | None = None
+        self._lot: ParkingLot | None = None
 
     def fire(self) -> None:
         """Wake every task waiting now; later waiters wait for the next `fire`."""
-        event, self._event = self._event, None
-        if event is not None:
-            event.set()
+        if self._lot is not None:
+            self._lot.unpark_all()
 
     async def wait(self) -> None:
         """Wait for the next `fire`."""
-        if self._event is None:
-            self._event = anyio.Event()
-        await self._event.wait()
+        if self._lot is None:
+            self._lot = ParkingLot()
+        await self._lot.park()

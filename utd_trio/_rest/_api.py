@@ -116,7 +116,7 @@ class UTDApi(RestVerbs, ChannelBackend):
         self._refresh: RefreshSession | None = None
         self._remint: _MintRequest | None = None
         self._last_mint: tuple[Session, _MintRequest] | None = None
-        self._refresh_lock = anyio.Lock()
+        self._refresh_lock: anyio.Lock | None = None  # made by the first refresh
         self._failed_refreshes = 0
 
     # --- lifecycle and state -------------------------------------------------------------
@@ -242,6 +242,8 @@ class UTDApi(RestVerbs, ChannelBackend):
         ``failures`` is the count of failed refreshes when the request was sent: a request
         that was in flight while a refresh failed raises its own 401 instead of trying again.
         """
+        if self._refresh_lock is None:
+            self._refresh_lock = anyio.Lock()
         async with self._refresh_lock:
             current = self._session
             if current is not None and current is not used:
