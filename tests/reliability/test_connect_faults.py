@@ -3,6 +3,7 @@ supervisor (which retries), and nothing leaks."""
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -68,10 +69,7 @@ async def test_session_survives_a_blackholed_reconnect(
         urls = [utd_engine.ws_url, f"ws://127.0.0.1:{port}/ws"]
 
         async def provider() -> Mapping[str, Any]:
-            async with UTDApi(
-                app_id=project.app_id, app_secret=project.app_secret, base_url=utd_engine.base_url
-            ) as backend:
-                session = await backend.mint_session("alice", bind=False)
+            session = await _mint(utd_engine)
             url = urls.pop(0) if urls else utd_engine.ws_url
             return {"user_token": session.user_token, "ws_url": url}
 
@@ -95,6 +93,18 @@ async def test_session_survives_a_blackholed_reconnect(
 
 
 # --- fail fast on what retrying cannot fix (first connect only) -------------------------------
+
+
+async def _mint(engine: Engine, ssl_context: ssl.SSLContext | None = None) -> Session:
+    """A session for alice minted with the app secret, as a backend's provider does."""
+    project = engine.default_project
+    async with UTDApi(
+        app_id=project.app_id,
+        app_secret=project.app_secret,
+        base_url=engine.base_url,
+        ssl_context=ssl_context,
+    ) as backend:
+        return await backend.mint_session("alice", bind=False)
 
 
 async def _free_port() -> int:
@@ -152,13 +162,7 @@ async def test_untrusted_websocket_certificate_fails_at_once(utd_engine_tls: Eng
     project = utd_engine_tls.default_project
 
     async def provider() -> Session:
-        async with UTDApi(
-            app_id=project.app_id,
-            app_secret=project.app_secret,
-            base_url=utd_engine_tls.base_url,
-            ssl_context=utd_engine_tls.client_ssl_context(),
-        ) as backend:
-            return await backend.mint_session("alice", bind=False)
+        return await _mint(utd_engine_tls, utd_engine_tls.client_ssl_context())
 
     with anyio.fail_after(IO), pytest.raises(UTDStreamError) as info:
         async with open_signaling(
@@ -207,10 +211,7 @@ async def test_a_provider_that_overruns_connect_timeout_is_a_timeout(
     project = utd_engine.default_project
 
     async def provider() -> Session:
-        async with UTDApi(
-            app_id=project.app_id, app_secret=project.app_secret, base_url=utd_engine.base_url
-        ) as backend:
-            session = await backend.mint_session("alice", bind=False)
+        session = await _mint(utd_engine)
         with anyio.CancelScope(shield=True):
             await anyio.sleep(5)
         return session  # no checkpoint between the deadline and the socket's opening
@@ -238,10 +239,7 @@ async def test_refused_reconnect_is_retried_not_fatal(
     urls = [utd_engine.ws_url, f"ws://127.0.0.1:{port}/ws", f"ws://127.0.0.1:{port}/ws"]
 
     async def provider() -> Mapping[str, Any]:
-        async with UTDApi(
-            app_id=project.app_id, app_secret=project.app_secret, base_url=utd_engine.base_url
-        ) as backend:
-            session = await backend.mint_session("alice", bind=False)
+        session = await _mint(utd_engine)
         url = urls.pop(0) if urls else utd_engine.ws_url
         return {"user_token": session.user_token, "ws_url": url}
 
