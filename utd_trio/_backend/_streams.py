@@ -59,10 +59,11 @@ class _TrioStream:
         wait still yields once), without the context managers Trio's socket layer makes per
         call: the idle connection's reader costs less per wake-up and less while parked.
         After a short read the socket is most likely empty, so it waits first instead of
-        trying a read that fails (a system call and an exception per idle wake-up).
+        trying a read that fails (a system call and an exception per idle wake-up); the wait
+        is the checkpoint then.
         """
-        await trio.lowlevel.checkpoint_if_cancelled()
         if not self._drained:
+            await trio.lowlevel.checkpoint_if_cancelled()
             try:
                 data = os.read(self._fileno(sock), max_bytes)
             except BlockingIOError:
@@ -75,8 +76,9 @@ class _TrioStream:
                 return data
         while True:
             try:
-                self._fileno(sock)  # closed: a StreamBroken, not Trio's ValueError for -1
-                await trio.lowlevel.wait_readable(sock)
+                # Closed: a StreamBroken, not Trio's ValueError for -1. The number is only
+                # waited on: a close in the meantime wakes the wait (ClosedResourceError).
+                await trio.lowlevel.wait_readable(self._fileno(sock))
                 data = os.read(self._fileno(sock), max_bytes)
             except BlockingIOError:
                 continue
