@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 
 import anyio
 import pytest
+import sniffio
+import trio
 
 from utd_trio._transport._heartbeats import heartbeat_hub
 
@@ -123,3 +126,36 @@ async def test_the_hub_serves_entries_added_after_it_ran_dry() -> None:
         with anyio.fail_after(IO):
             await fired.wait()
         assert len(hub) == 0
+
+
+def hub_tasks() -> int:
+    """How many heartbeat hub tasks the running loop has."""
+    name = "utd_trio heartbeat hub"
+    if sniffio.current_async_library() == "trio":
+        root = trio.lowlevel.current_root_task()  # the hub is a system task: root's child
+        assert root is not None
+        return sum(
+            task.name == name for nursery in root.child_nurseries for task in nursery.child_tasks
+        )
+    return sum(task.get_name() == name for task in asyncio.all_tasks())
+
+
+async def test_the_hub_ends_when_its_last_beat_is_cancelled_not_when_it_was_due() -> None:
+    # After the last session closes no timer task stays behind, sleeping towards a ping that
+    # will never be sent (the cancellation tests count tasks before and after).
+    hub = heartbeat_hub()
+    with anyio.fail_after(IO):
+        beats = [hub.add(lambda now: now + 60, anyio.current_time() + 60) for _ in range(2)]
+        await anyio.wait_all_tasks_blocked()
+        assert hub_tasks() == 1
+        beats[0].cancel()
+        await anyio.wait_all_tasks_blocked()
+        assert hub_tasks() == 1  # one entry is still live
+        beats[1].cancel()
+        beats[1].cancel()  # idempotent: counted once
+        await anyio.wait_all_tasks_blocked()
+        assert hub_tasks() == 0
+        assert len(hub) == 0
+        fired = anyio.Event()
+        hub.add(lambda _now: (fired.set(), math.inf)[1], anyio.current_time() + STEP)
+        await fired.wait()  # and the next registration starts it again

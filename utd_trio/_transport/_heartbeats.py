@@ -14,9 +14,11 @@ hub keeps a heap of when each is next due:
   So no connection can hold up another's ping, and a callback is never cancelled halfway;
 - a callback that raises is logged and dropped; the hub itself never fails.
 
-The hub runs as a task only while it has entries: a Trio system task (the run owns it, not a
-caller's nursery), or a task on the asyncio loop; it ends when its heap empties, and the next
-registration starts it again. There is one hub per running loop.
+The hub runs as a task only while it has live entries: a Trio system task (the run owns it,
+not a caller's nursery), or a task on the asyncio loop. It ends as soon as the last entry is
+cancelled or dropped (not when that entry would have come due: a process whose sessions all
+closed keeps no timer task), and the next registration starts it again. There is one hub per
+running loop.
 """
 
 from __future__ import annotations
@@ -47,14 +49,17 @@ BeatCallback = Callable[[float], float]
 class Beat:
     """One registration with the hub; `cancel` takes it off (at once, whatever is due)."""
 
-    __slots__ = ("callback",)
+    __slots__ = ("_hub", "callback")
 
-    def __init__(self, callback: BeatCallback) -> None:
+    def __init__(self, hub: HeartbeatHub, callback: BeatCallback) -> None:
+        self._hub = hub
         self.callback: BeatCallback | None = callback
 
     def cancel(self) -> None:
         """Never call the callback again (the heap drops the entry when it comes up)."""
-        self.callback = None
+        if self.callback is not None:
+            self.callback = None
+            self._hub._gone()  # pyright: ignore[reportPrivateUsage]
 
 
 class HeartbeatHub:
@@ -67,13 +72,15 @@ class HeartbeatHub:
         self._order = itertools.count()  # ties keep registration order; Beats never compare
         self._running = False
         self._nap: anyio.CancelScope | None = None
+        self._live = 0  # entries not cancelled or dropped
 
     def __len__(self) -> int:
-        return sum(1 for _, _, beat in self._heap if beat.callback is not None)
+        return self._live
 
     def add(self, callback: BeatCallback, when: float) -> Beat:
         """Call ``callback(now)`` at ``when``, then whenever its return value says."""
-        beat = Beat(callback)
+        beat = Beat(self, callback)
+        self._live += 1
         self._push(when, beat)
         if not self._running:
             self._running = True
@@ -85,16 +92,23 @@ class HeartbeatHub:
     def _push(self, when: float, beat: Beat) -> None:
         heapq.heappush(self._heap, (when, next(self._order), beat))
 
+    def _gone(self) -> None:
+        """An entry was cancelled or dropped: with none left, wake the hub so that it ends."""
+        self._live -= 1
+        if self._live == 0 and self._nap is not None:
+            self._nap.cancel()
+
     async def run(self) -> None:
-        """Sleep until the earliest entry, call what is due, again; end when none is left."""
+        """Sleep until the earliest entry, call what is due, again; end when none is live."""
         heap = self._heap
         try:
-            while heap:
+            while self._live:
                 with anyio.CancelScope(deadline=heap[0][0]) as nap:
                     self._nap = nap
                     await anyio.sleep_forever()
                 self._nap = None
                 self._call_due(self._clock())
+            heap.clear()  # only cancelled entries are left
         finally:
             self._nap = None
             self._running = False
@@ -113,9 +127,14 @@ class HeartbeatHub:
                 when = callback(now)
             except Exception:
                 log.exception("heartbeat callback %r failed; dropped", callback)
+                beat.cancel()
                 continue
-            if when < math.inf and beat.callback is not None:
+            if beat.callback is None:
+                continue  # the callback cancelled its own beat
+            if when < math.inf:
                 self._push(when, beat)
+            else:
+                beat.cancel()
 
 
 _trio_hub: Final = trio.lowlevel.RunVar[HeartbeatHub]("utd_trio_heartbeat_hub")
