@@ -4,8 +4,8 @@ supervisor (which retries), and nothing leaks."""
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import anyio
@@ -19,6 +19,7 @@ from utd_trio import (
     Disconnected,
     ErrorCode,
     Session,
+    Signaling,
     UTDApi,
     UTDStreamError,
     open_signal_client,
@@ -64,7 +65,6 @@ async def test_blackholed_upgrade_times_out_with_a_timeout_error(
 async def test_session_survives_a_blackholed_reconnect(
     utd_engine: Engine, autojump_clock: trio.testing.MockClock
 ) -> None:
-    project = utd_engine.default_project
     async with silent_listener() as port:
         urls = [utd_engine.ws_url, f"ws://127.0.0.1:{port}/ws"]
 
@@ -74,13 +74,7 @@ async def test_session_survives_a_blackholed_reconnect(
             return {"user_token": session.user_token, "ws_url": url}
 
         with anyio.fail_after(120):
-            async with open_signaling(
-                app_id=project.app_id,
-                user_id="alice",
-                session_provider=provider,
-                base_url=utd_engine.base_url,
-                connect_timeout=3,
-            ) as sig:
+            async with _provided(utd_engine, provider, connect_timeout=3) as sig:
                 async with sig.events(Connected, Disconnected) as stream:
                     await utd_engine.drop_sockets("alice", code=None)
                     seen: list[Any] = []
@@ -105,6 +99,19 @@ async def _mint(engine: Engine, ssl_context: ssl.SSLContext | None = None) -> Se
         ssl_context=ssl_context,
     ) as backend:
         return await backend.mint_session("alice", bind=False)
+
+
+def _provided(
+    engine: Engine, provider: Callable[[], Awaitable[Any]], *, connect_timeout: float
+) -> AbstractAsyncContextManager[Signaling]:
+    """Alice's session on ``engine``, with its sessions from ``provider``."""
+    return open_signaling(
+        app_id=engine.default_project.app_id,
+        user_id="alice",
+        session_provider=provider,
+        base_url=engine.base_url,
+        connect_timeout=connect_timeout,
+    )
 
 
 async def _free_port() -> int:
@@ -159,19 +166,11 @@ async def test_bad_key_and_wrong_base_url_fail_at_once_saying_what_to_check(
 
 async def test_untrusted_websocket_certificate_fails_at_once(utd_engine_tls: Engine) -> None:
     # The mint is trusted (the provider's own client); the WebSocket is not.
-    project = utd_engine_tls.default_project
-
     async def provider() -> Session:
         return await _mint(utd_engine_tls, utd_engine_tls.client_ssl_context())
 
     with anyio.fail_after(IO), pytest.raises(UTDStreamError) as info:
-        async with open_signaling(
-            app_id=project.app_id,
-            user_id="alice",
-            session_provider=provider,
-            base_url=utd_engine_tls.base_url,
-            connect_timeout=60,
-        ):
+        async with _provided(utd_engine_tls, provider, connect_timeout=60):
             pytest.fail("connected to an untrusted certificate")
     assert info.value.code is ErrorCode.NETWORK
     assert "WebSocket wss://" in info.value.message
@@ -208,7 +207,6 @@ async def test_a_provider_that_overruns_connect_timeout_is_a_timeout(
     # A provider that does not heed cancellation (a shielded or blocking call) answers
     # after the first connect's deadline. That once left 0 s for the socket, and open
     # failed with a ValueError about its own connect_timeout instead of a timeout.
-    project = utd_engine.default_project
 
     async def provider() -> Session:
         session = await _mint(utd_engine)
@@ -217,13 +215,7 @@ async def test_a_provider_that_overruns_connect_timeout_is_a_timeout(
         return session  # no checkpoint between the deadline and the socket's opening
 
     with anyio.fail_after(IO * 6), pytest.raises(UTDStreamError) as info:
-        async with open_signaling(
-            app_id=project.app_id,
-            user_id="alice",
-            session_provider=provider,
-            base_url=utd_engine.base_url,
-            connect_timeout=3,
-        ):
+        async with _provided(utd_engine, provider, connect_timeout=3):
             pytest.fail("connected after the deadline")
     assert info.value.code is ErrorCode.TIMEOUT
     assert "no connection within 3 s" in info.value.message
@@ -234,7 +226,6 @@ async def test_refused_reconnect_is_retried_not_fatal(
 ) -> None:
     # An engine restart looks like a refused port for a while: only the first connect fails
     # fast on it.
-    project = utd_engine.default_project
     port = await _free_port()
     urls = [utd_engine.ws_url, f"ws://127.0.0.1:{port}/ws", f"ws://127.0.0.1:{port}/ws"]
 
@@ -244,13 +235,7 @@ async def test_refused_reconnect_is_retried_not_fatal(
         return {"user_token": session.user_token, "ws_url": url}
 
     with anyio.fail_after(120):
-        async with open_signaling(
-            app_id=project.app_id,
-            user_id="alice",
-            session_provider=provider,
-            base_url=utd_engine.base_url,
-            connect_timeout=3,
-        ) as sig:
+        async with _provided(utd_engine, provider, connect_timeout=3) as sig:
             async with sig.events(Connected, Disconnected) as stream:
                 await utd_engine.drop_sockets("alice", code=None)
                 seen: list[Any] = []

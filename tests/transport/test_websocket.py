@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import anyio
 import pytest
-from wsproto.events import AcceptConnection, BytesMessage, CloseConnection, Ping, Pong, TextMessage
+from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
 
 from utd_trio import ErrorCode, UTDStreamError
 from utd_trio._transport._websocket import HandshakeRejected, WebSocket, WebSocketClosed
@@ -29,10 +29,7 @@ async def test_frames_that_arrive_with_the_101_are_kept() -> None:
 
             async def serve() -> None:
                 peer = await peers.receive()
-                await peer.read_request()
-                hello = peer.ws.send(AcceptConnection())
-                frames = b"".join(peer.ws.send(TextMessage(f"m{i}")) for i in range(3))
-                await peer.send_raw(hello + frames)
+                await peer.accept(*(TextMessage(f"m{i}") for i in range(3)))  # one write
 
             tg.start_soon(serve)
             ws = await connect(port)
@@ -248,10 +245,7 @@ async def test_a_fragment_that_arrives_with_the_101_is_completed_by_a_later_read
 
             async def serve() -> None:
                 peer = await peers.receive()
-                await peer.read_request()
-                hello = peer.ws.send(AcceptConnection())
-                half = peer.ws.send(TextMessage("part", message_finished=False))
-                await peer.send_raw(hello + half)
+                await peer.accept(TextMessage("part", message_finished=False))  # with the 101
                 await peer.send(TextMessage("-rest", message_finished=True))
 
             tg.start_soon(serve)

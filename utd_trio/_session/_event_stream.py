@@ -220,17 +220,13 @@ class EventStream(Generic[E], metaclass=_NoPublicConstructor):
         return self
 
     async def __anext__(self) -> E:
-        # `receive` written out: this is the consumer's side of every event.
-        queue = self._queue
-        while not queue:
+        # `receive`'s wait, ending the iteration itself: no call and no exception to
+        # translate on the consumer's side of every event.
+        while not self._queue:
             if self._closed:
                 raise StopAsyncIteration
             await self._lot.park()
-        event = queue.popleft()
-        if self._room:
-            self._room.unpark()
-        self._delivered += 1
-        return event  # type: ignore[return-value]  # the type filter guarantees E
+        return self._take()
 
     async def __aenter__(self) -> Self:
         return self
