@@ -23,6 +23,10 @@ def current_backend() -> Backend:
     try:
         name = sniffio.current_async_library()
     except sniffio.AsyncLibraryNotFoundError:
+        # A callback of the asyncio loop (a transport's ``data_received``) runs in no task,
+        # where sniffio finds nothing; the running loop still says which it is.
+        if running_asyncio_loop() is not None:
+            return "asyncio"
         raise RuntimeError(
             "utd_trio must be used from async code running under trio.run() or asyncio.run()"
         ) from None

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import ssl
+from collections.abc import Callable
 
 import trio
 
@@ -101,6 +102,9 @@ class _TrioStream:
             await self._stream.send_all(data)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             raise StreamBroken(str(exc)) from exc
+
+    def offer_arrivals(self, sink: Callable[[bytes], bool] | None) -> bool:
+        return False  # bytes arrive only by a read, in the reader's task
 
     def can_write_now(self) -> bool:
         return self._socket is not None and not self._tail and self._socket.fileno() >= 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Callable
 from typing import Protocol
 
 __all__ = ["ByteStream", "StreamBroken"]
@@ -22,6 +23,17 @@ class ByteStream(Protocol):
     @abstractmethod
     async def send_all(self, data: bytes) -> None:
         """Write all of ``data``."""
+
+    @abstractmethod
+    def offer_arrivals(self, sink: Callable[[bytes], bool] | None) -> bool:
+        """Have bytes that arrive while a read waits offered to ``sink`` first, if possible.
+
+        Where the loop delivers bytes by callback (asyncio), ``sink(data)`` is called there,
+        only while `receive_some` waits with nothing buffered, and returns True when it took
+        all of ``data`` (the read goes on waiting) or False to leave them to the read. An
+        exception it raises is raised by the waiting read. Returns False, and never calls
+        ``sink``, where bytes arrive only by reading (Trio). None removes the sink.
+        """
 
     @abstractmethod
     def can_write_now(self) -> bool:

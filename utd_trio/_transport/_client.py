@@ -280,15 +280,25 @@ class SignalClient:
                 self._reader_done.set()
 
     async def _read_all(self) -> None:
-        """Read and hand on bursts until the socket ends."""
-        receive = self._ws.receive
-        while True:
-            try:
-                messages = await receive()
-            except WebSocketClosed as exc:
-                self._finish(CloseInfo(exc.code, exc.reason or "connection closed"))
-                return
-            self._receive_all(messages)
+        """Read and hand on bursts until the socket ends.
+
+        On asyncio most bursts are handed on where they arrive (`WebSocket.receive_inline`):
+        a reply then wakes its requester straight from the transport's callback, and a pong
+        wakes no task at all. What the callback leaves comes back from ``receive`` here.
+        """
+        ws = self._ws
+        receive = ws.receive
+        ws.receive_inline(self._receive_all)
+        try:
+            while True:
+                try:
+                    messages = await receive()
+                except WebSocketClosed as exc:
+                    self._finish(CloseInfo(exc.code, exc.reason or "connection closed"))
+                    return
+                self._receive_all(messages)
+        finally:
+            ws.receive_inline(None)
 
     def _receive_all(self, messages: list[str | bytes]) -> None:
         now = self._now()
