@@ -34,6 +34,7 @@ FIELDS = {
     v.EV_TYPING: ["conversation_id", "from", "is_typing"],
     v.EV_RECEIPT: ["conversation_id", "user_id", "up_to_seq", "status", "at"],
     v.EV_PONG: [],
+    v.EV_ACK: ["id", "conversation_id", "seq", "from", "text", "metadata"],  # any object
 }  # fmt: skip
 CAMEL = ["conversationId", "clientId", "groupId", "createdAt", "userId", "lastSeenAt",
          "isTyping", "upToSeq", "contentType"]  # fmt: skip

@@ -1,12 +1,13 @@
 """The hot inbound events decoded straight from the frame text with msgspec (issue 18).
 
 ``message.new``, ``presence.update``, ``typing`` and ``receipt`` are nearly all of what a busy
-session receives, and ``pong`` nearly all of what an idle one does (it gets a `Frame` with no
-record: nothing but its ``ref`` is read). For them, `decode_inbound` asks one
-`msgspec.json.Decoder` for the canonical shape — the envelope with ``event`` as the tag, the
-payload's fields with their exact types, names from the vocabulary table — and builds the
-typed event from it, without the intermediate ``dict`` of ``json.loads`` and the
-field-by-field tolerant parsing.
+session receives, ``pong`` nearly all of what an idle one does (it gets a `Frame` with no
+record: nothing but its ``ref`` is read), and ``ack`` answers every request (its ``data`` is
+any JSON object, decoded by msgspec into the same ``dict`` that ``json.loads`` makes). For
+them, `decode_inbound` asks one `msgspec.json.Decoder` for the canonical shape — the envelope
+with ``event`` as the tag, the payload's fields with their exact types, names from the
+vocabulary table — and builds the typed event from it, without the intermediate ``dict`` of
+``json.loads`` and the field-by-field tolerant parsing.
 
 It only ever answers when the answer is the one the tolerant path would give. On any
 mismatch it returns what `decode_frame` returns, and `decode_event` decides: a
@@ -122,8 +123,15 @@ class _PongFrame(msgspec.Struct, tag_field=_TAG, tag=v.EV_PONG):
     ref: str | None = msgspec.field(default=None, name=v.FRAME_REF)
 
 
+class _AckFrame(msgspec.Struct, tag_field=_TAG, tag=v.EV_ACK):
+    """A request's answer: a ``ref`` and an object (a missing or string ``data`` falls back)."""
+
+    data: dict[str, Any] = msgspec.field(name=v.FRAME_DATA)
+    ref: str | None = msgspec.field(default=None, name=v.FRAME_REF)
+
+
 _EventFrame = _MessageFrame | _PresenceFrame | _TypingFrame | _ReceiptFrame
-_HotFrame = _EventFrame | _PongFrame
+_HotFrame = _EventFrame | _PongFrame | _AckFrame
 _decode: Final = msgspec.json.Decoder(_HotFrame).decode
 _FAILED: Final = (msgspec.MsgspecError, RecursionError)
 
@@ -198,6 +206,7 @@ _KEYS: Final = {
     _ReceiptFrame: event_key(v.EV_RECEIPT),
     _PongFrame: event_key(v.EV_PONG),
 }
+_ACK_KEY: Final = event_key(v.EV_ACK)
 _NESTING: Final = 256  # brackets a frame may hold and still be screened as shallow
 _LONG_DIGITS: dict[int, re.Pattern[str]] = {}
 
@@ -228,6 +237,8 @@ def decode_inbound(payload: str | bytes) -> Frame | Dropped:
     if isinstance(payload, str) and len(payload) * 4 <= v.MAX_FRAME_BYTES and _screened(payload):
         try:
             hot = _decode(payload)
+            if isinstance(hot, _AckFrame):
+                return Frame(_ACK_KEY, hot.data, hot.ref)
             record = None if isinstance(hot, _PongFrame) else _event_of(hot)
         except _FAILED:
             return decode_frame(payload)
