@@ -13,6 +13,9 @@ from .._events import Event
 from . import _vocab as v
 
 _MAX = v.MAX_FRAME_BYTES
+# ``json.dumps`` with these options builds an encoder per call (~2 µs of a frame's ~9).
+# ASCII-only output: lone surrogates cannot break the UTF-8 encoding of the frame.
+_FRAME_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 
 
 def event_key(name: str) -> str:
@@ -178,8 +181,7 @@ def encode_frame(event: str, data: Mapping[str, Any] | None = None, ref: str | N
     if ref is not None:
         frame[v.FRAME_REF] = ref
     try:
-        # ASCII-only output: lone surrogates cannot break the UTF-8 encoding of the frame.
-        text = json.dumps(frame, separators=(",", ":"), allow_nan=False)
+        text = _FRAME_JSON.encode(frame)
     except (TypeError, ValueError, RecursionError) as exc:
         raise UTDStreamError(
             ErrorCode.INVALID, f"{event}: data is not JSON-serialisable ({exc})"

@@ -101,6 +101,9 @@ def check_mint_fields(fields: Mapping[str, str | None]) -> dict[str, str]:
     return out
 
 
+_METADATA_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+
+
 def check_metadata(value: object, field: str = "metadata") -> dict[str, Any] | None:
     """None, or a JSON object of at most 16 KiB serialised, valid Unicode; else ValueError."""
     if value is None:
@@ -108,10 +111,14 @@ def check_metadata(value: object, field: str = "metadata") -> dict[str, Any] | N
     if not isinstance(value, Mapping):
         raise ValueError(f"{field} must be a JSON object (a dict), got {type(value).__name__}")
     try:
-        text = json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+        text = _METADATA_JSON.encode(value)
     except (TypeError, ValueError, RecursionError) as exc:
         raise ValueError(f"{field} is not JSON-serialisable: {shown(str(exc))}") from None
-    size = len(check_no_surrogates(text, field).encode())
+    try:
+        size = len(text.encode())
+    except UnicodeEncodeError:
+        check_no_surrogates(text, field)  # raises, naming the surrogate
+        raise
     if size > v.MAX_METADATA_BYTES:
         raise ValueError(f"{field} is {size} bytes serialised; the limit is 16 KiB")
     return dict(value)  # pyright: ignore[reportUnknownArgumentType]
