@@ -18,13 +18,18 @@ It reports:
   twice in it): % of one core, and per heartbeat (µs);
 - whether every session stayed connected with no reconnect.
 
-Two variants: ``own-http`` (each session makes its own httpx client: the default; up to
-N = 1,000) and ``shared-http`` (one ``http_client=`` passed to every session, what a
-load-test harness would do). Linearity, per (loop, variant): per-session cost at each N over
-that at the N before it. ``--smoke``: N = 5, shared-http, trio and asyncio (a few seconds).
+Variants: ``own-http`` (each session makes its own httpx client: the default; up to
+N = 1,000), ``shared-http`` (one ``http_client=`` passed to every session, what a load-test
+harness would do) and the baseline ``bare`` (on request): the same N users kept connected
+without the SDK, with the loop's usual bare WebSocket library, a reader and a ping task per
+connection (``_bare_idle.py``). When a run measures ``bare`` and a session variant at the
+same loop and N, it also prints their ratios (idle CPU per heartbeat, memory per session):
+the machine's cost of a wake-up is in both, so the ratio is what the SDK itself adds or
+saves. Linearity, per (loop, variant): per-session cost at each N over that at the N before
+it. ``--smoke``: N = 5, shared-http, trio and asyncio (a few seconds).
 
     uv run python -m benchmarks.scale [--smoke] [--sizes 100,1000,5000] [--heartbeat 25]
-        [--variants own-http,shared-http] [--loops trio,asyncio,uvloop]
+        [--variants own-http,shared-http,bare] [--loops trio,asyncio,uvloop]
 """
 
 from __future__ import annotations
@@ -44,8 +49,9 @@ import anyio
 import httpx
 import trio
 
-from utd_trio import ConnectionState, Signaling, open_signaling
+from utd_trio import ConnectionState, Signaling, UTDApi, open_signaling
 
+from ._bare_idle import BareConnection, bare_connection
 from ._common import ROOT, Result, cpu_seconds, raise_fd_limit, rss_bytes, server_process
 
 OPEN_CONCURRENCY = 64
@@ -54,6 +60,7 @@ DEFAULT_SIZES = (100, 1000, 5000)
 DEFAULT_INTERVAL = 25.0  # the contract's heartbeat interval (protocol §5)
 LOOPS = ("trio", "asyncio", "uvloop")
 DEFAULT_LOOPS = ("trio", "asyncio")
+BARE = "bare"  # the baseline variant: no SDK (`_bare_idle.py`)
 
 
 class _GCTimer:
@@ -84,10 +91,11 @@ async def worker(
     """Open n sessions, measure, close them; runs in its own process, on any anyio backend."""
     raise_fd_limit(max(4 * n + 256, 1024))
     creds = {"app_id": info["app_id"], "app_key": info["app_key"], "base_url": info["base_url"]}
-    shared = httpx.AsyncClient() if variant == "shared-http" else None
+    shared = httpx.AsyncClient() if variant in ("shared-http", BARE) else None
+    api = UTDApi(**creds, http_client=shared) if variant == BARE else None
     gc.collect()
     rss0 = rss_bytes()
-    sigs: list[Signaling] = []
+    sigs: list[Signaling | BareConnection] = []
     failures: list[str] = []
     stop = anyio.Event()
     all_in = anyio.Event()
@@ -97,12 +105,17 @@ async def worker(
         if len(sigs) + len(failures) >= n:
             all_in.set()
 
-    async def one(i: int) -> None:
+    def open_one(i: int) -> contextlib.AbstractAsyncContextManager[Signaling | BareConnection]:
+        if api is not None:
+            return bare_connection(api, f"scale_{i:05d}")
         extra: dict[str, Any] = {"http_client": shared} if shared is not None else {}
+        return open_signaling(user_id=f"scale_{i:05d}", **creds, **extra)
+
+    async def one(i: int) -> None:
         await gate.acquire()
         held = True
         try:
-            async with open_signaling(user_id=f"scale_{i:05d}", **creds, **extra) as sig:
+            async with open_one(i) as sig:
                 gate.release()
                 held = False
                 sigs.append(sig)
@@ -143,8 +156,8 @@ async def worker(
         result["cpu_seconds"] = cpu1 - cpu0
         result["engine_cpu_seconds"] = engine1 - engine0
         result["reconnects"] = sum(s.reconnects for s in sigs) - reconnects0
-        result["frames_sent"] = sum(s.stats.frames_sent for s in sigs)
-        result["still_connected"] = sum(s.state is ConnectionState.CONNECTED for s in sigs)
+        result["frames_sent"] = sum(_frames_sent(s) for s in sigs)
+        result["still_connected"] = sum(_connected(s) for s in sigs)
         stop.set()
         t2 = time.perf_counter()
     result["close_seconds"] = time.perf_counter() - t2
@@ -153,6 +166,34 @@ async def worker(
     if shared is not None:
         await shared.aclose()
     return result
+
+
+def _against_bare(result: Result, rows: list[dict[str, Any]]) -> None:
+    """SDK over bare, per loop and N measured both ways in this run: idle CPU and memory."""
+    measured = {(r["loop"], r["variant"], r["n"]): r for r in rows if "error" not in r}
+    for (loop, variant, n), row in measured.items():
+        bare = measured.get((loop, BARE, n))
+        if variant == BARE or bare is None:
+            continue
+        tag = f"{loop} {variant} / {BARE} N={n:,}"
+        result.add(
+            f"{tag}: CPU per heartbeat",
+            row["us_per_heartbeat"] / bare["us_per_heartbeat"],
+            "x",
+            "≤ 1 (no dearer than a bare client)",
+        )
+        memory = row["kib_per_session"] / bare["kib_per_session"]
+        result.add(f"{tag}: memory per session", memory, "x")
+
+
+def _frames_sent(conn: Signaling | BareConnection) -> int:
+    return conn.pings_sent if isinstance(conn, BareConnection) else conn.stats.frames_sent
+
+
+def _connected(conn: Signaling | BareConnection) -> bool:
+    if isinstance(conn, BareConnection):
+        return conn.connected
+    return conn.state is ConnectionState.CONNECTED
 
 
 @contextlib.asynccontextmanager
@@ -317,6 +358,7 @@ async def run(
                     "x",
                     "≈ 1 (linear)",
                 )
+    _against_bare(result, rows)
     result.notes.append(
         f"Each (loop, variant, N) in a fresh worker process (one `anyio.run`, the loop's "
         f"backend) against a fresh engine process; idle window {window:g} s; heartbeat "

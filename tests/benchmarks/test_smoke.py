@@ -71,6 +71,17 @@ async def test_scale_smoke() -> None:
         assert row["connect_engine_cpu_seconds"] >= 0  # counted in clock ticks
 
 
+async def test_scale_smoke_against_bare_clients() -> None:
+    with trio.fail_after(60):  # two worker processes (bare, shared-http), both asyncio
+        result = await scale.run(smoke=True, variants=("bare", "shared-http"), loops=("asyncio",))
+    assert not [n for n in result.notes if "worker exited" in n]
+    labels = [f.label for f in result.figures]
+    assert "asyncio bare N=5: memory per session" in labels
+    assert "asyncio shared-http / bare N=5: CPU per heartbeat" in labels
+    (bare,) = [r for r in result.raw["rows"] if r["variant"] == "bare"]
+    assert bare["connected"] == bare["still_connected"] == 5
+
+
 async def test_recovery_smoke() -> None:
     with trio.fail_after(30):
         result = await recovery.run(smoke=True)
