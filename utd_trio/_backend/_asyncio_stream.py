@@ -14,7 +14,7 @@ It also takes arrivals in the protocol callback (`AsyncioStream.offer_arrivals`)
 ``websockets`` parses in ``data_received``: bytes that arrive while the reader waits, with
 nothing buffered before them, are offered to a sink first, so a reply or a pong that the
 sink takes whole wakes no reader task (one task hop fewer on a round trip, none for an idle
-connection's pong).
+connection's pong). What the sink leaves is buffered for the reader, as any arrival is.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class _Protocol(asyncio.Protocol):
         self._reader: asyncio.Future[None] | None = None
         self._drain: asyncio.Future[None] | None = None
         self.writing_paused = False
-        self.sink: Callable[[bytes], bool] | None = None
+        self.sink: Callable[[bytes], bytes] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement asyncio.Transport without subclassing it.
@@ -54,10 +54,11 @@ class _Protocol(asyncio.Protocol):
         # has then been read and handled, so taking them here keeps the stream's order.
         if sink is not None and reader is not None and not reader.done() and not self.buffer:
             try:
-                if sink(data):
-                    return
+                data = sink(data)
             except Exception as exc:  # the reader's own failure: it raises it, as it would have
                 reader.set_exception(exc)
+                return
+            if not data:
                 return
         self.buffer += data
         if len(self.buffer) > _HIGH_WATER and not self.paused and self.transport is not None:
@@ -159,13 +160,13 @@ class AsyncioStream:
         if self._closed or protocol.error is not None or protocol.writing_paused:
             raise StreamBroken("connection lost while sending") from protocol.error
 
-    def offer_arrivals(self, sink: Callable[[bytes], bool] | None) -> bool:
+    def offer_arrivals(self, sink: Callable[[bytes], bytes] | None) -> bool:
         """Offer bytes that arrive while `receive_some` waits on an empty buffer to ``sink``.
 
-        ``sink(data)`` runs in the transport's callback and returns True when it took all of
-        ``data``; False leaves them to the waiting reader, as if no sink were set. If it
-        raises, the waiting `receive_some` raises that exception. None removes the sink.
-        Returns True: this stream can.
+        ``sink(data)`` runs in the transport's callback and returns the tail of ``data`` it
+        did not take (``b""``: all of it; ``data``: none): that tail is buffered for the
+        waiting reader, as if no sink were set. If it raises, the waiting `receive_some`
+        raises that exception. None removes the sink. Returns True: this stream can.
         """
         self._protocol.sink = sink
         return True

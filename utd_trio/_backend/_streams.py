@@ -103,7 +103,7 @@ class _TrioStream:
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             raise StreamBroken(str(exc)) from exc
 
-    def offer_arrivals(self, sink: Callable[[bytes], bool] | None) -> bool:
+    def offer_arrivals(self, sink: Callable[[bytes], bytes] | None) -> bool:
         return False  # bytes arrive only by a read, in the reader's task
 
     def can_write_now(self) -> bool:

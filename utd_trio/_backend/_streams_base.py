@@ -25,14 +25,15 @@ class ByteStream(Protocol):
         """Write all of ``data``."""
 
     @abstractmethod
-    def offer_arrivals(self, sink: Callable[[bytes], bool] | None) -> bool:
+    def offer_arrivals(self, sink: Callable[[bytes], bytes] | None) -> bool:
         """Have bytes that arrive while a read waits offered to ``sink`` first, if possible.
 
         Where the loop delivers bytes by callback (asyncio), ``sink(data)`` is called there,
-        only while `receive_some` waits with nothing buffered, and returns True when it took
-        all of ``data`` (the read goes on waiting) or False to leave them to the read. An
-        exception it raises is raised by the waiting read. Returns False, and never calls
-        ``sink``, where bytes arrive only by reading (Trio). None removes the sink.
+        only while `receive_some` waits with nothing buffered, and returns the tail of
+        ``data`` it did not take: ``b""`` (the read goes on waiting) up to all of ``data``;
+        the read returns that tail. An exception it raises is raised by the waiting read.
+        Returns False, and never calls ``sink``, where bytes arrive only by reading (Trio).
+        None removes the sink.
         """
 
     @abstractmethod

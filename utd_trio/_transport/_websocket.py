@@ -20,10 +20,11 @@ Rules it keeps:
   the end of a read (kept until the next read completes it); from the first frame of any
   other kind, the rest of the read goes to wsproto, which handles everything until it is idle
   again, so frames come out in wire order and every rule above is wsproto's as before;
-- where the stream delivers by callback (asyncio), `receive_inline` has a read that is
-  nothing but whole fast frames handed to a sink right there, while `receive` waits with
-  nothing before it: the sink sees exactly the messages `receive` would have returned, in
-  the same order, without a task switch; anything else still goes to the waiting `receive`.
+- where the stream delivers by callback (asyncio), `receive_inline` has the fast path read
+  a read right there, while `receive` waits with nothing before it, and hands its whole
+  frames to a sink: the messages `receive` would have returned first, in the same order,
+  without a task switch; from the first frame of another kind on, the rest of the read goes
+  to the waiting `receive`.
 """
 
 from __future__ import annotations
@@ -50,12 +51,7 @@ from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
 from .._backend import ByteStream, StreamBroken
 from .._protocol._ws_encode import encode_text_frame
-from .._protocol._ws_frames import (
-    FAST_FRAME_CAP,
-    TextFrameReader,
-    peel_text_frames,
-    wsproto_idle,
-)
+from .._protocol._ws_frames import FAST_FRAME_CAP, TextFrameReader, wsproto_idle
 from ._ws_errors import CLOSE_ABNORMAL, HandshakeRejected, WebSocketClosed, handshake_failed
 
 __all__ = ["HandshakeRejected", "WebSocket", "WebSocketClosed"]
@@ -97,8 +93,7 @@ class WebSocket:
         self._pending: list[str | bytes] = []
         self._closed: WebSocketClosed | None = None
         # Text frames no bigger than the guard: one is never above it in characters.
-        self._fast_limit = min(max_message, FAST_FRAME_CAP)
-        self._fast = TextFrameReader(self._fast_limit)
+        self._fast = TextFrameReader(min(max_message, FAST_FRAME_CAP))
         self._sink: Callable[[list[str | bytes]], None] | None = None
         self.fast_messages = 0
         """How many messages the fast path read (for tests and benchmarks)."""
@@ -182,12 +177,13 @@ class WebSocket:
     def receive_inline(self, sink: Callable[[list[str | bytes]], None] | None) -> bool:
         """Hand messages to ``sink`` where they arrive, when the stream allows (asyncio).
 
-        While a `receive` waits, a read that holds nothing but whole fast frames, with
-        nothing held or pending before it, is given to ``sink`` in the stream's callback
-        and the `receive` goes on waiting. Everything else (fragments, control frames, a
-        frame cut by the read, anything after them) still comes back from `receive`, so
-        the sink and the callers of `receive` together see every message once, in wire
-        order. ``sink`` must not block; if it raises, the waiting `receive` raises it.
+        While a `receive` waits, with nothing held or pending before it, each read goes
+        through the fast path in the stream's callback: its whole fast frames go to
+        ``sink``, a fast frame it cuts is held, and only the rest of the read (from the
+        first frame of another kind: fragments, control frames, close) wakes the `receive`.
+        A read that continues a held frame is left to `receive`. So the sink and the
+        callers of `receive` together see every message once, in wire order, and no byte is
+        parsed twice. ``sink`` must not block; if it raises, the waiting `receive` raises it.
 
         Returns False, and never calls ``sink``, on a stream that delivers only by reading
         (Trio) or with the fast path off. None removes the sink.
@@ -197,24 +193,24 @@ class WebSocket:
         self._sink = sink
         return self._stream.offer_arrivals(None if sink is None else self._arrived)
 
-    def _arrived(self, data: bytes) -> bool:
-        """The stream's offer (`receive_inline`): True when ``data`` went to the sink."""
+    def _arrived(self, data: bytes) -> bytes:
+        """The stream's offer (`receive_inline`): the tail of ``data`` left to `receive`."""
         sink = self._sink
         proto = self._proto
         if (
             sink is None
             or self._pending
             or self._closed is not None
-            or self._fast.holding
+            or self._fast.holding  # its replay to wsproto may take several reads
             or (proto is not None and not wsproto_idle(proto))
         ):
-            return False
-        texts, used = peel_text_frames(data, self._fast_limit)
-        if used != len(data):
-            return False  # `receive` reads it all, as if nothing had been offered
-        self.fast_messages += len(texts)
-        sink(cast("list[str | bytes]", texts))
-        return True
+            return data
+        texts, rest = self._fast.feed(data)
+        # Holding nothing before, the fast path leaves at most one piece: a tail of ``data``.
+        if texts:
+            self.fast_messages += len(texts)
+            sink(cast("list[str | bytes]", texts))
+        return rest[0] if rest else b""
 
     async def _read(self) -> bytes | None:
         """One read; None at end of stream or when the stream broke."""
