@@ -176,14 +176,24 @@ def _against_bare(result: Result, rows: list[dict[str, Any]]) -> None:
         if variant == BARE or bare is None:
             continue
         tag = f"{loop} {variant} / {BARE} N={n:,}"
-        result.add(
-            f"{tag}: CPU per heartbeat",
-            row["us_per_heartbeat"] / bare["us_per_heartbeat"],
-            "x",
-            "≤ 1 (no dearer than a bare client)",
-        )
-        memory = row["kib_per_session"] / bare["kib_per_session"]
-        result.add(f"{tag}: memory per session", memory, "x")
+        _add_ratios(result, tag, "", row, bare, ("", "≤ 1 (no dearer than a bare client)"))
+
+
+def _add_ratios(
+    result: Result,
+    tag: str,
+    suffix: str,
+    row: dict[str, Any],
+    base: dict[str, Any],
+    targets: tuple[str, str],
+) -> None:
+    """``row`` over ``base``: memory per session and CPU per heartbeat (with their targets)."""
+    for (what, key), target in zip(
+        (("memory per session", "kib_per_session"), ("CPU per heartbeat", "us_per_heartbeat")),
+        targets,
+        strict=True,
+    ):
+        result.add(f"{tag}: {what}{suffix}", row[key] / base[key], "x", target)
 
 
 def _frames_sent(conn: Signaling | BareConnection) -> int:
@@ -346,18 +356,7 @@ async def run(
             # Linearity, step by step: per-session cost at each N over that at the N before.
             for first, last in itertools.pairwise(done):
                 span = f"N={last['n']:,} / N={first['n']:,}"
-                result.add(
-                    f"{tag}: memory per session, {span}",
-                    last["kib_per_session"] / first["kib_per_session"],
-                    "x",
-                    "≈ 1 (linear)",
-                )
-                result.add(
-                    f"{tag}: CPU per heartbeat, {span}",
-                    last["us_per_heartbeat"] / first["us_per_heartbeat"],
-                    "x",
-                    "≈ 1 (linear)",
-                )
+                _add_ratios(result, tag, f", {span}", last, first, ("≈ 1 (linear)",) * 2)
     _against_bare(result, rows)
     result.notes.append(
         f"Each (loop, variant, N) in a fresh worker process (one `anyio.run`, the loop's "
