@@ -53,14 +53,13 @@ from utd_trio import ConnectionState, Signaling, UTDApi, open_signaling
 
 from ._bare_idle import BareConnection, bare_connection
 from ._common import ROOT, Result, cpu_seconds, raise_fd_limit, rss_bytes, server_process
+from ._scale_report import BARE, DEFAULT_INTERVAL, add_ratios, against_bare, report_row
 
 OPEN_CONCURRENCY = 64
 OWN_HTTP_MAX = 1000  # own-http: an httpx client per session (the TLS context is shared)
 DEFAULT_SIZES = (100, 1000, 5000)
-DEFAULT_INTERVAL = 25.0  # the contract's heartbeat interval (protocol §5)
 LOOPS = ("trio", "asyncio", "uvloop")
 DEFAULT_LOOPS = ("trio", "asyncio")
-BARE = "bare"  # the baseline variant: no SDK (`_bare_idle.py`)
 
 
 class _GCTimer:
@@ -168,34 +167,6 @@ async def worker(
     return result
 
 
-def _against_bare(result: Result, rows: list[dict[str, Any]]) -> None:
-    """SDK over bare, per loop and N measured both ways in this run: idle CPU and memory."""
-    measured = {(r["loop"], r["variant"], r["n"]): r for r in rows if "error" not in r}
-    for (loop, variant, n), row in measured.items():
-        bare = measured.get((loop, BARE, n))
-        if variant == BARE or bare is None:
-            continue
-        tag = f"{loop} {variant} / {BARE} N={n:,}"
-        _add_ratios(result, tag, "", row, bare, ("", "≤ 1 (no dearer than a bare client)"))
-
-
-def _add_ratios(
-    result: Result,
-    tag: str,
-    suffix: str,
-    row: dict[str, Any],
-    base: dict[str, Any],
-    targets: tuple[str, str],
-) -> None:
-    """``row`` over ``base``: memory per session and CPU per heartbeat (with their targets)."""
-    for (what, key), target in zip(
-        (("memory per session", "kib_per_session"), ("CPU per heartbeat", "us_per_heartbeat")),
-        targets,
-        strict=True,
-    ):
-        result.add(f"{tag}: {what}{suffix}", row[key] / base[key], "x", target)
-
-
 def _frames_sent(conn: Signaling | BareConnection) -> int:
     return conn.pings_sent if isinstance(conn, BareConnection) else conn.stats.frames_sent
 
@@ -250,51 +221,6 @@ def available(loop: str) -> bool:
     return loop != "uvloop" or importlib.util.find_spec("uvloop") is not None
 
 
-def _s(seconds: float) -> str:
-    """Seconds, to 0.01 s below 10 s and to 0.1 s above."""
-    return f"{seconds:.2f}" if seconds < 10 else f"{seconds:.1f}"
-
-
-def _report(result: Result, row: dict[str, Any], tag: str, heartbeat: float, smoke: bool) -> None:
-    """The figures and the note of one measured row (``tag``: "loop variant")."""
-    n = row["n"]
-    ok = row["connected"] == n and row["still_connected"] == n and not row["reconnects"]
-    kib = row["rss_delta_bytes"] / n / 1024
-    core = 100 * row["cpu_seconds"] / row["window"]
-    beats = n * row["window"] / heartbeat
-    per_beat = row["cpu_seconds"] / beats * 1e6
-    row |= {"kib_per_session": kib, "core_pct": core, "us_per_heartbeat": per_beat}
-    mem_ok = None if smoke else kib <= 100
-    result.add(f"{tag} N={n:,}: memory per session", kib, "KiB", "≤ 100 KiB", mem_ok)
-    at_default = heartbeat == DEFAULT_INTERVAL
-    cpu_ok = None if smoke or n != 1000 or not at_default else core < 5
-    result.add(
-        f"{tag} N={n:,}: idle CPU, heartbeat {heartbeat:g} s" + ("" if at_default else " (stress)"),
-        core,
-        "%",
-        "< 5 % at N=1,000" if n == 1000 and at_default else "",
-        cpu_ok,
-    )
-    result.add(f"{tag} N={n:,}: CPU per heartbeat", per_beat, "µs")
-    wall = row["connect_seconds"]
-    client, engine = row["connect_cpu_seconds"], row["connect_engine_cpu_seconds"]
-    if client > 0 and engine > 0:  # the engine's is counted in clock ticks (10 ms)
-        result.add(f"{tag} connect N={n:,}: engine CPU / client CPU", engine / client, "x")
-    result.notes.append(
-        f"{tag} N={n:,}: connected {row['connected']}/{n} in {_s(wall)} s, "
-        f"still connected {row['still_connected']}, "
-        f"reconnects in window {row['reconnects']}; connect: client {client:.2f} s CPU "
-        f"({100 * client / wall:.0f} % of a core), engine {engine:.2f} s CPU "
-        f"({100 * engine / wall:.0f} % of a core) over the {_s(wall)} s; idle: engine CPU "
-        f"{100 * row['engine_cpu_seconds'] / row['window']:.0f} % of a core, "
-        f"garbage collection {row['gc_seconds']:.2f} s of the window's "
-        f"{row['cpu_seconds']:.2f} s CPU ({row['gc_full_collections']} full), "
-        f"close of all {row['close_seconds']:.1f} s"
-        + (f", failures {row['failure_count']}: {row['failures']}" if row["failures"] else "")
-        + ("" if ok else " — NOT all connected throughout")
-    )
-
-
 async def run(
     *,
     smoke: bool = False,
@@ -347,7 +273,7 @@ async def run(
                 if "error" in row:
                     result.notes.append(f"{tag} N={n}: {row['error']}")
                     continue
-                _report(result, row, tag, heartbeat, smoke)
+                report_row(result, row, tag, heartbeat, smoke)
             done = [
                 r
                 for r in rows
@@ -356,8 +282,8 @@ async def run(
             # Linearity, step by step: per-session cost at each N over that at the N before.
             for first, last in itertools.pairwise(done):
                 span = f"N={last['n']:,} / N={first['n']:,}"
-                _add_ratios(result, tag, f", {span}", last, first, ("≈ 1 (linear)",) * 2)
-    _against_bare(result, rows)
+                add_ratios(result, tag, f", {span}", last, first, ("≈ 1 (linear)",) * 2)
+    against_bare(result, rows)
     result.notes.append(
         f"Each (loop, variant, N) in a fresh worker process (one `anyio.run`, the loop's "
         f"backend) against a fresh engine process; idle window {window:g} s; heartbeat "
