@@ -36,30 +36,20 @@ from typing import Final, cast
 import anyio
 import wsproto
 from wsproto.connection import Connection, ConnectionState
-from wsproto.events import (
-    AcceptConnection,
-    BytesMessage,
-    CloseConnection,
-    Ping,
-    Pong,
-    RejectConnection,
-    RejectData,
-    Request,
-    TextMessage,
-)
-from wsproto.utilities import LocalProtocolError, RemoteProtocolError
+from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
+from wsproto.utilities import LocalProtocolError
 
 from .._backend import ByteStream, StreamBroken
 from .._protocol._ws_encode import encode_text_frame
 from .._protocol._ws_frames import FAST_FRAME_CAP, TextFrameReader, wsproto_idle
-from ._ws_errors import CLOSE_ABNORMAL, HandshakeRejected, WebSocketClosed, handshake_failed
+from ._ws_errors import CLOSE_ABNORMAL, HandshakeRejected, WebSocketClosed
+from ._ws_handshake import upgrade
 
 __all__ = ["HandshakeRejected", "WebSocket", "WebSocketClosed"]
 
 log = logging.getLogger("utd_trio.websocket")
 
 CLOSE_TOO_BIG: Final = 1009
-_REJECT_BODY_LIMIT: Final = 64 * 1024
 _MESSAGES: Final = (TextMessage, BytesMessage)
 
 
@@ -399,40 +389,10 @@ class WebSocket:
     # --- opening handshake -------------------------------------------------------------
 
     async def _handshake(self, host: str, resource: str) -> None:
-        try:
-            await self._stream.send_all(self._wsproto().send(Request(host=host, target=resource)))
-        except StreamBroken as exc:
-            raise handshake_failed(f"cannot send the upgrade request: {exc}") from None
-        rejected: RejectConnection | None = None
-        body = bytearray()
-        while True:
-            data = await self._read()
-            if data is None:
-                if rejected is not None:
-                    raise HandshakeRejected(rejected.status_code, bytes(body))
-                raise handshake_failed("the server closed the connection during the upgrade")
-            try:
-                handshake = self._wsproto()
-                assert isinstance(handshake, wsproto.WSConnection)
-                handshake.receive_data(data)
-                for event in handshake.events():
-                    if isinstance(event, AcceptConnection):
-                        log.debug("websocket open (host %s)", host)
-                        assert handshake.connection is not None  # made by the accept
-                        self._proto = handshake.connection
-                        # Frames that came with the 101 are already parsed; keep them.
-                        self._pending = await self._take_events()
-                        if wsproto_idle(self._proto):
-                            self._proto = None
-                        return
-                    if isinstance(event, RejectConnection):
-                        rejected = event
-                        if not event.has_body:
-                            raise HandshakeRejected(event.status_code, b"")
-                    elif isinstance(event, RejectData):
-                        body += event.data[: _REJECT_BODY_LIMIT - len(body)]
-                        if event.body_finished:
-                            assert rejected is not None
-                            raise HandshakeRejected(rejected.status_code, bytes(body))
-            except RemoteProtocolError as exc:
-                raise handshake_failed(f"bad upgrade response: {exc}") from None
+        handshake = self._proto
+        assert isinstance(handshake, wsproto.WSConnection)  # as made by __init__
+        self._proto = await upgrade(handshake, self._stream, self._read, host, resource)
+        # Frames that came with the 101 are already parsed; keep them.
+        self._pending = await self._take_events()
+        if wsproto_idle(self._proto):
+            self._proto = None
