@@ -35,6 +35,7 @@ from .._protocol._validate import (
 )
 from .._transport._tls import default_ssl_context
 from ._channels import ChannelBackend
+from ._gate import request_gate
 from ._verbs import RestVerbs
 from ._wire import as_object, bearer_headers, check_header_value, checked, error_of, parse_with
 
@@ -287,7 +288,11 @@ class UTDApi(RestVerbs, ChannelBackend):
         content: bytes | AsyncIterator[bytes] | None = None,
         deadline: bool = True,
     ) -> httpx.Response:
-        """One HTTP exchange; every failure becomes a `UTDStreamError`."""
+        """One HTTP exchange; every failure becomes a `UTDStreamError`.
+
+        It first waits its turn at the client's gate (`request_gate`: at most 64 exchanges in
+        flight per httpx client); its timeout counts from then.
+        """
         if self._closed or self._client.is_closed:
             raise UTDStreamError(ErrorCode.CLOSED, f"{method} {urlsplit(url).path}: closed")
         path = urlsplit(url).path
@@ -296,16 +301,17 @@ class UTDApi(RestVerbs, ChannelBackend):
             anyio.fail_after(self._timeout) if deadline else contextlib.nullcontext()
         )
         try:
-            with scope:
-                response = await self._client.request(
-                    method,
-                    url,
-                    headers=dict(headers),
-                    json=body,
-                    params=params,
-                    content=content,
-                    timeout=self._httpx_timeout,
-                )
+            async with request_gate(self._client):
+                with scope:  # entered after the wait: the timeout is the exchange's
+                    response = await self._client.request(
+                        method,
+                        url,
+                        headers=dict(headers),
+                        json=body,
+                        params=params,
+                        content=content,
+                        timeout=self._httpx_timeout,
+                    )
         except (TimeoutError, httpx.TimeoutException) as exc:
             logger.debug("%s timed out", where)
             raise UTDStreamError(
