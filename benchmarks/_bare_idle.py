@@ -47,7 +47,6 @@ class BareConnection:
 
     def __init__(self) -> None:
         self.connected = False
-        self.frames_received = 0
         self.pings_sent = 0
         self.reconnects = 0  # it never reconnects (the sessions' figure, for the same report)
 
@@ -64,7 +63,6 @@ class BareConnection:
             try:
                 while True:
                     json.loads(await receive())
-                    self.frames_received += 1
             except Exception:  # the socket ended (each library has its own error)
                 self.connected = False
             tg.cancel_scope.cancel()
@@ -89,17 +87,11 @@ async def bare_connection(api: UTDApi, user_id: str) -> AsyncIterator[BareConnec
     url = ws_url_with_token(session.ws_url, session.user_token)
     conn = BareConnection()
     async with _socket(url) as (receive, send), anyio.create_task_group() as tg:
-        await tg.start(_run, conn, receive, send)
+        await tg.start(conn.run, receive, send)
         try:
             yield conn
         finally:
             tg.cancel_scope.cancel()
-
-
-async def _run(
-    conn: BareConnection, receive: Receive, send: Send, *, task_status: anyio.abc.TaskStatus[None]
-) -> None:
-    await conn.run(receive, send, task_status=task_status)
 
 
 @contextlib.asynccontextmanager

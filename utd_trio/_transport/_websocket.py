@@ -147,11 +147,8 @@ class WebSocket:
         data = await self._read()
         if data is None:
             raise self._closed_with(CLOSE_ABNORMAL, "connection lost without a close frame")
-        proto = self._proto
-        if self._fast_path and (self._fast.holding or proto is None or wsproto_idle(proto)):
-            texts, rest = self._fast.feed(data)
-            messages = cast("list[str | bytes]", texts)
-            self.fast_messages += len(messages)
+        if self._fast_path and (self._fast.holding or self._wsproto_free()):
+            messages, rest = self._feed_fast(data)
             if not rest:
                 return messages
             # A held frame with bad UTF-8 comes back as its reads: wsproto sees them as it
@@ -186,21 +183,30 @@ class WebSocket:
     def _arrived(self, data: bytes) -> bytes:
         """The stream's offer (`receive_inline`): the tail of ``data`` left to `receive`."""
         sink = self._sink
-        proto = self._proto
         if (
             sink is None
             or self._pending
             or self._closed is not None
             or self._fast.holding  # its replay to wsproto may take several reads
-            or (proto is not None and not wsproto_idle(proto))
+            or not self._wsproto_free()
         ):
             return data
-        texts, rest = self._fast.feed(data)
+        messages, rest = self._feed_fast(data)
         # Holding nothing before, the fast path leaves at most one piece: a tail of ``data``.
-        if texts:
-            self.fast_messages += len(texts)
-            sink(cast("list[str | bytes]", texts))
+        if messages:
+            sink(messages)
         return rest[0] if rest else b""
+
+    def _wsproto_free(self) -> bool:
+        """True when wsproto holds nothing (or was let go): the fast path may read."""
+        proto = self._proto
+        return proto is None or wsproto_idle(proto)
+
+    def _feed_fast(self, data: bytes) -> tuple[list[str | bytes], tuple[bytes, ...]]:
+        """The fast path's messages of ``data`` (counted), and the reads left to wsproto."""
+        texts, rest = self._fast.feed(data)
+        self.fast_messages += len(texts)
+        return cast("list[str | bytes]", texts), rest
 
     async def _read(self) -> bytes | None:
         """One read; None at end of stream or when the stream broke."""
@@ -394,5 +400,5 @@ class WebSocket:
         self._proto = await upgrade(handshake, self._stream, self._read, host, resource)
         # Frames that came with the 101 are already parsed; keep them.
         self._pending = await self._take_events()
-        if wsproto_idle(self._proto):
+        if self._wsproto_free():
             self._proto = None
