@@ -159,6 +159,15 @@ def cpu_seconds(pid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
+def blocking_waits() -> int:
+    """How many times this process has blocked so far (voluntary context switches).
+
+    Each is a wait for I/O or a timer that ended in a wake-up: the count of wake-ups the loop
+    paid for, whatever woke it.
+    """
+    return resource.getrusage(resource.RUSAGE_SELF).ru_nvcsw
+
+
 def machine_summary() -> dict[str, str]:
     import platform
 

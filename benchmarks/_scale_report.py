@@ -73,6 +73,7 @@ def report_row(
         cpu_ok,
     )
     result.add(f"{tag} N={n:,}: CPU per heartbeat", per_beat, "µs")
+    result.add(f"{tag} N={n:,}: wake-ups per heartbeat", row["wakes"] / beats, "")
     wall = row["connect_seconds"]
     client, engine = row["connect_cpu_seconds"], row["connect_engine_cpu_seconds"]
     if client > 0 and engine > 0:  # the engine's is counted in clock ticks (10 ms)

@@ -15,7 +15,9 @@ It reports:
   a core is the one that bounds the connect time; if neither is, it is bounded by waiting —
   the 64-wide opening gate, round trips, or the two sharing too few cores);
 - idle CPU of the worker over a window of two heartbeat intervals (every session pings
-  twice in it): % of one core, and per heartbeat (µs);
+  twice in it): % of one core, and per heartbeat (µs); wake-ups per heartbeat (the worker's
+  voluntary context switches in the window: each is a block in the loop's wait that a
+  timer or an arrival ended, a cost the machine charges whatever the code does);
 - whether every session stayed connected with no reconnect.
 
 Variants: ``own-http`` (each session makes its own httpx client: the default; up to
@@ -52,7 +54,15 @@ import trio
 from utd_trio import ConnectionState, Signaling, UTDApi, open_signaling
 
 from ._bare_idle import BareConnection, bare_connection
-from ._common import ROOT, Result, cpu_seconds, raise_fd_limit, rss_bytes, server_process
+from ._common import (
+    ROOT,
+    Result,
+    blocking_waits,
+    cpu_seconds,
+    raise_fd_limit,
+    rss_bytes,
+    server_process,
+)
 from ._scale_report import BARE, DEFAULT_INTERVAL, add_ratios, against_bare, report_row
 
 OPEN_CONCURRENCY = 64
@@ -146,13 +156,16 @@ async def worker(
         gc_time = _GCTimer()
         gc.callbacks.append(gc_time)
         cpu0, engine0, w0 = cpu_seconds(), cpu_seconds(info["pid"]), time.perf_counter()
+        waits0 = blocking_waits()
         await anyio.sleep(window)
+        waits1 = blocking_waits()
         cpu1, engine1, w1 = cpu_seconds(), cpu_seconds(info["pid"]), time.perf_counter()
         gc.callbacks.remove(gc_time)
         result["gc_seconds"] = gc_time.total
         result["gc_full_collections"] = gc_time.full
         result["window"] = w1 - w0
         result["cpu_seconds"] = cpu1 - cpu0
+        result["wakes"] = waits1 - waits0
         result["engine_cpu_seconds"] = engine1 - engine0
         result["reconnects"] = sum(s.reconnects for s in sigs) - reconnects0
         result["frames_sent"] = sum(_frames_sent(s) for s in sigs)
