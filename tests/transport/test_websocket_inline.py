@@ -1,4 +1,7 @@
-"""`WebSocket.receive_inline`: messages handed on in the stream's callback (asyncio only).
+"""`WebSocket.receive_inline`: messages handed on where they arrive, before the reader wakes.
+
+asyncio offers arrivals in the transport's callback; Trio, over plain TCP, in its arrival
+poller's task (`_backend/_trio_arrivals.py`). Both loops run the same sequences.
 
 The sink and the waiting `receive` together must see every message once, in wire order,
 whatever the reads hold: whole text frames may skip the reader, the rest of a read from the
@@ -12,6 +15,7 @@ import pytest
 from wsproto.events import Ping, Pong, TextMessage
 
 from utd_trio._backend import current_backend
+from utd_trio._backend._trio_arrivals import available as poller_available
 from utd_trio._transport._websocket import WebSocket, WebSocketClosed
 
 from ._peer import Peer, connected
@@ -53,12 +57,11 @@ class Collector:
 
 
 async def test_whole_frames_go_to_the_sink_and_the_rest_to_receive_in_wire_order() -> None:
-    # On Trio `receive_inline` declines and `receive` sees it all: the same order.
     with anyio.fail_after(IO):
         async with connected() as (ws, peer), anyio.create_task_group() as tg:
             got = Collector()
             inline = ws.receive_inline(got.sink)
-            assert inline is (current_backend() == "asyncio")
+            assert inline is (current_backend() == "asyncio" or poller_available)
             tg.start_soon(got.read_until_closed, ws)
             # One write at a time, each handled before the next is sent (no two reads merge).
             await peer.send(TextMessage("a"), TextMessage("b"))
@@ -80,7 +83,7 @@ async def test_whole_frames_go_to_the_sink_and_the_rest_to_receive_in_wire_order
             if inline:
                 assert got.inline == ["a", "b", "c", "d", "x", "f"]
                 assert got.read == ["e" * 3000]
-            else:
+            else:  # Trio without epoll: `receive` sees it all, in the same order
                 assert got.inline == []
             await peer.aclose()
 
@@ -103,9 +106,6 @@ async def _park_and_feed(ws: WebSocket, peer: Peer, *frames: TextMessage) -> Bas
 
 
 async def test_a_sink_that_raises_fails_the_waiting_receive_with_its_error() -> None:
-    if current_backend() != "asyncio":
-        pytest.skip("Trio streams deliver only by reading: there is no callback to run a sink")
-
     def broken(messages: list[str | bytes]) -> None:
         raise LookupError(f"sink failed on {messages}")
 

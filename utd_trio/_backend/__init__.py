@@ -7,6 +7,8 @@ running loop (as httpcore's ``_backends/auto.py`` does):
 
 - `open_stream`: the TCP (+TLS) byte stream under a WebSocket — Trio's own
   ``SocketStream``/``SSLStream`` on Trio, an asyncio transport and protocol on asyncio;
+  both can offer arrivals to a sink before the reader wakes (asyncio in the transport's
+  callback, Trio over TCP in one poller task per run: `_trio_arrivals`);
 - `Waiter`: a request's reply slot with its timeout — ``trio.Event`` under Trio's own
   ``move_on_after``, a future with a ``call_later`` timer on asyncio;
 - `current_clock`: the loop's clock function, looked up once, not per call;

@@ -23,6 +23,8 @@ import trio
 from ._asyncio_stream import open_asyncio_stream
 from ._select import current_backend
 from ._streams_base import ByteStream, StreamBroken
+from ._trio_arrivals import ArrivalPoller, arrival_poller
+from ._trio_arrivals import available as _poller_available
 
 __all__ = ["open_stream"]
 
@@ -34,9 +36,12 @@ class _TrioStream:
     non-blocking): an idle connection's ping or a request frame goes out with no task
     switch and no cancel scope. The descriptor is asked of the socket at every write, never
     kept, so a closed stream (descriptor -1) can never write into a reused number.
+
+    Over plain TCP it also offers arrivals to a sink (`offer_arrivals`): while its reader
+    waits, the run's `ArrivalPoller` reads the socket.
     """
 
-    __slots__ = ("_drained", "_socket", "_stream", "_tail")
+    __slots__ = ("_drained", "_poller", "_sink", "_socket", "_stream", "_tail")
 
     def __init__(self, stream: trio.SocketStream | trio.SSLStream[trio.SocketStream]) -> None:
         self._stream = stream
@@ -44,6 +49,8 @@ class _TrioStream:
         self._socket = stream.socket if isinstance(stream, trio.SocketStream) else None
         self._tail = b""
         self._drained = False  # the last read was short: the socket is probably empty
+        self._sink: Callable[[bytes], bytes] | None = None  # `offer_arrivals`
+        self._poller: ArrivalPoller | None = None
 
     async def receive_some(self, max_bytes: int) -> bytes | bytearray:
         if self._socket is not None:
@@ -75,6 +82,12 @@ class _TrioStream:
                 self._drained = len(data) < max_bytes
                 await trio.lowlevel.cancel_shielded_checkpoint()
                 return data
+        if self._sink is not None and self._poller is not None:
+            # Arrivals go to the sink while we wait (`offer_arrivals`); what it leaves, or
+            # the end of the stream, comes back here. The next read waits there again: if
+            # more is already in the socket, the poller's level-triggered set finds it.
+            self._drained = True
+            return await self._poller.wait(self._fileno(sock), self._sink, max_bytes)
         while True:
             try:
                 # Closed: a StreamBroken, not Trio's ValueError for -1. The number is only
@@ -104,7 +117,21 @@ class _TrioStream:
             raise StreamBroken(str(exc)) from exc
 
     def offer_arrivals(self, sink: Callable[[bytes], bytes] | None) -> bool:
-        return False  # bytes arrive only by a read, in the reader's task
+        # Plain TCP only: TLS records are decrypted by trio.SSLStream, in the reader's task.
+        if self._socket is None or not _poller_available:
+            return False
+        if sink is None:
+            self._detach()
+        elif self._poller is None:
+            self._poller = arrival_poller()
+            self._poller.attach()
+        self._sink = sink
+        return True
+
+    def _detach(self) -> None:
+        poller, self._poller, self._sink = self._poller, None, None
+        if poller is not None:
+            poller.detach()
 
     def can_write_now(self) -> bool:
         return self._socket is not None and not self._tail and self._socket.fileno() >= 0
@@ -126,6 +153,11 @@ class _TrioStream:
         return bool(self._tail)
 
     async def aclose(self) -> None:
+        if self._poller is not None and self._socket is not None:
+            fd = self._socket.fileno()
+            if fd >= 0:
+                self._poller.closing(fd)  # as Trio's notify_closing does for its own waits
+            self._detach()
         await trio.aclose_forcefully(self._stream)
 
 

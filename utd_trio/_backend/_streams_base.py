@@ -28,12 +28,13 @@ class ByteStream(Protocol):
     def offer_arrivals(self, sink: Callable[[bytes], bytes] | None) -> bool:
         """Have bytes that arrive while a read waits offered to ``sink`` first, if possible.
 
-        Where the loop delivers bytes by callback (asyncio), ``sink(data)`` is called there,
-        only while `receive_some` waits with nothing buffered, and returns the tail of
-        ``data`` it did not take: ``b""`` (the read goes on waiting) up to all of ``data``;
-        the read returns that tail. An exception it raises is raised by the waiting read.
-        Returns False, and never calls ``sink``, where bytes arrive only by reading (Trio).
-        None removes the sink.
+        ``sink(data)`` is called where the bytes arrive (asyncio: the transport's callback;
+        Trio over plain TCP: the run's arrival poller task, `_trio_arrivals`), only while
+        `receive_some` waits with nothing buffered, and returns the tail of ``data`` it did
+        not take: ``b""`` (the read goes on waiting) up to all of ``data``; the read returns
+        that tail. An exception it raises is raised by the waiting read. Returns False, and
+        never calls ``sink``, where bytes arrive only by reading (Trio over TLS:
+        ``trio.SSLStream`` decrypts in the reader's task). None removes the sink.
         """
 
     @abstractmethod

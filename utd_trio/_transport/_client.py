@@ -282,9 +282,10 @@ class SignalClient:
     async def _read_all(self) -> None:
         """Read and hand on bursts until the socket ends.
 
-        On asyncio most bursts are handed on where they arrive (`WebSocket.receive_inline`):
-        a reply then wakes its requester straight from the transport's callback, and a pong
-        wakes no task at all. What the callback leaves comes back from ``receive`` here.
+        Most bursts are handed on where they arrive (`WebSocket.receive_inline`: the
+        transport's callback on asyncio, the arrival poller on Trio over TCP): a reply then
+        wakes only its requester, and a pong wakes no task of this connection. What is left
+        comes back from ``receive`` here.
         """
         ws = self._ws
         receive = ws.receive

@@ -20,11 +20,11 @@ Rules it keeps:
   the end of a read (kept until the next read completes it); from the first frame of any
   other kind, the rest of the read goes to wsproto, which handles everything until it is idle
   again, so frames come out in wire order and every rule above is wsproto's as before;
-- where the stream delivers by callback (asyncio), `receive_inline` has the fast path read
-  a read right there, while `receive` waits with nothing before it, and hands its whole
-  frames to a sink: the messages `receive` would have returned first, in the same order,
-  without a task switch; from the first frame of another kind on, the rest of the read goes
-  to the waiting `receive`.
+- where the stream offers its arrivals (asyncio; Trio over plain TCP), `receive_inline` has
+  the fast path read a read right where it arrives, while `receive` waits with nothing
+  before it, and hands its whole frames to a sink: the messages `receive` would have
+  returned first, in the same order, without waking the reader; from the first frame of
+  another kind on, the rest of the read goes to the waiting `receive`.
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ class WebSocket:
         return await self._take_events()
 
     def receive_inline(self, sink: Callable[[list[str | bytes]], None] | None) -> bool:
-        """Hand messages to ``sink`` where they arrive, when the stream allows (asyncio).
+        """Hand messages to ``sink`` where they arrive, when the stream allows it.
 
         While a `receive` waits, with nothing held or pending before it, each read goes
         through the fast path in the stream's callback: its whole fast frames go to
@@ -173,7 +173,7 @@ class WebSocket:
         parsed twice. ``sink`` must not block; if it raises, the waiting `receive` raises it.
 
         Returns False, and never calls ``sink``, on a stream that delivers only by reading
-        (Trio) or with the fast path off. None removes the sink.
+        (Trio over TLS) or with the fast path off. None removes the sink.
         """
         if not self._fast_path:
             return False
