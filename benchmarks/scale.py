@@ -30,8 +30,18 @@ the machine's cost of a wake-up is in both, so the ratio is what the SDK itself 
 saves. Linearity, per (loop, variant): per-session cost at each N over that at the N before
 it. ``--smoke``: N = 5, shared-http, trio and asyncio (a few seconds).
 
+CPU placement (``--pin``, the default where the process may use two CPUs or more): the engine
+is pinned to one CPU and the worker to another, as if each had a host of its own. Left to the
+scheduler on this project's 2-vCPU machine, one idle run in three measured 5-10x the system
+time per heartbeat of the others (the same code, back to back): a profile (``perf record
+-e cpu-clock``) put a quarter of the worker's CPU in the hypervisor's spin-lock slow path of
+the socket lock taken by ``recv`` (``__pv_queued_spin_lock_slowpath`` under
+``lock_sock_nested``, against the engine's loopback send into the same socket), and a fifth
+in waking from ``epoll_wait``. Pinned either way, every run came out low. ``--no-pin`` leaves
+placement to the scheduler.
+
     uv run python -m benchmarks.scale [--smoke] [--sizes 100,1000,5000] [--heartbeat 25]
-        [--variants own-http,shared-http,bare] [--loops trio,asyncio,uvloop]
+        [--variants own-http,shared-http,bare] [--loops trio,asyncio,uvloop] [--no-pin]
 """
 
 from __future__ import annotations
@@ -42,6 +52,7 @@ import gc
 import importlib.util
 import itertools
 import json
+import os
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable
@@ -196,10 +207,24 @@ async def _engine(heartbeat: float) -> AsyncIterator[dict[str, Any]]:
         yield info
 
 
+def placement(pin: bool) -> tuple[int, int] | None:
+    """The (engine, worker) CPUs when pinning, or None: not asked, or fewer than two CPUs."""
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    return (cpus[0], cpus[1]) if pin and len(cpus) >= 2 else None
+
+
 async def run_one(
-    loop: str, n: int, variant: str, heartbeat: float, window: float, connect_cap: float
+    loop: str,
+    n: int,
+    variant: str,
+    heartbeat: float,
+    window: float,
+    connect_cap: float,
+    cpus: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     async with _engine(heartbeat) as info:
+        if cpus is not None:
+            os.sched_setaffinity(info["pid"], {cpus[0]})
         cmd = [
             sys.executable,
             "-m",
@@ -214,6 +239,7 @@ async def run_one(
                     "window": window,
                     "cap": connect_cap,
                     "settle": 0.2 if window < 1 else 1.0,
+                    "cpu": None if cpus is None else cpus[1],
                 }
             ),
         ]
@@ -242,6 +268,7 @@ async def run(
     variants: tuple[str, ...] | None = None,
     window: float | None = None,
     loops: tuple[str, ...] | None = None,
+    pin: bool = True,
 ) -> Result:
     sizes = sizes or ((5,) if smoke else DEFAULT_SIZES)
     variants = variants or (("shared-http",) if smoke else ("own-http", "shared-http"))
@@ -251,6 +278,7 @@ async def run(
         raise ValueError(f"unknown loop(s) {unknown}: choose from {', '.join(LOOPS)}")
     # Two full heartbeat intervals: every session pings twice within the window.
     window = window or (0.3 if smoke else max(10.0, 2 * heartbeat))
+    cpus = placement(pin)
     command = "uv run python -m benchmarks.scale" + (" --smoke" if smoke else "")
     result = Result("Scale: many sessions in one process (#7.3)", command)
     rows: list[dict[str, Any]] = []
@@ -273,7 +301,7 @@ async def run(
                 # each on 2 shared cores) and the processes' start and exit.
                 allowance = cap + window + 60 + n * 0.02
                 with trio.move_on_after(allowance) as step:
-                    row = await run_one(loop, n, variant, heartbeat, window, cap)
+                    row = await run_one(loop, n, variant, heartbeat, window, cap, cpus)
                 if step.cancelled_caught:
                     result.notes.append(
                         f"{tag} N={n:,}: did not settle within {allowance:g} s (the "
@@ -301,7 +329,12 @@ async def run(
         f"Each (loop, variant, N) in a fresh worker process (one `anyio.run`, the loop's "
         f"backend) against a fresh engine process; idle window {window:g} s; heartbeat "
         f"interval {heartbeat:g} s (engine setting, sent in the hello). Memory from "
-        "/proc/self/statm after gc; CPU from getrusage (worker) and /proc/PID/stat (engine)."
+        "/proc/self/statm after gc; CPU from getrusage (worker) and /proc/PID/stat (engine). "
+        + (
+            f"Engine pinned to CPU {cpus[0]}, worker to CPU {cpus[1]}."
+            if cpus is not None
+            else "CPU placement left to the scheduler."
+        )
     )
     result.raw = {"rows": rows}
     return result
@@ -310,6 +343,8 @@ async def run(
 def _run_worker(spec: dict[str, Any]) -> dict[str, Any]:
     """The worker's side: one loop, started by anyio with the backend the spec names."""
     loop = spec["loop"]
+    if spec.get("cpu") is not None:
+        os.sched_setaffinity(0, {spec["cpu"]})
     backend = "trio" if loop == "trio" else "asyncio"
     options: dict[str, Any] | None = {"use_uvloop": True} if loop == "uvloop" else None
     out: dict[str, Any] = anyio.run(
@@ -339,6 +374,12 @@ def main() -> None:
         help="loops, comma-separated, from trio, asyncio, uvloop (default: trio,asyncio; "
         "uvloop is skipped with a note where it is not installed)",
     )
+    parser.add_argument(
+        "--no-pin",
+        dest="pin",
+        action="store_false",
+        help="leave CPU placement to the scheduler (default: engine and worker on a CPU each)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -358,6 +399,7 @@ def main() -> None:
                 variants=variants,
                 window=args.window,
                 loops=loops,
+                pin=args.pin,
             )
         )
     )
