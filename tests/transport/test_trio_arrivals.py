@@ -112,6 +112,44 @@ async def test_closing_the_stream_wakes_its_waiting_reader_with_stream_broken() 
         assert [str(e) for e in raised] == ["stream closed"]
 
 
+async def test_a_sink_removed_while_its_read_waits_is_not_called_again() -> None:
+    with trio.fail_after(IO):
+        async with connected() as (stream, peer), trio.open_nursery() as nursery:
+            sink = Sink()
+            stream.offer_arrivals(sink)
+            read: list[bytes] = []
+
+            async def reader() -> None:
+                read.append(bytes(await stream.receive_some(65536)))
+
+            nursery.start_soon(reader)
+            await trio.testing.wait_all_tasks_blocked()
+            stream.offer_arrivals(None)  # the last sink: the poller stays for the waiting read
+            await trio.testing.wait_all_tasks_blocked()
+            await peer.send_all(b"whole")
+        assert read == [b"whole"]
+        assert sink.taken == []
+
+
+async def test_closing_wakes_a_read_whose_sink_was_removed() -> None:
+    with trio.fail_after(IO):
+        async with connected() as (stream, _peer), trio.open_nursery() as nursery:
+            stream.offer_arrivals(Sink())
+            raised: list[BaseException] = []
+
+            async def reader() -> None:
+                try:
+                    await stream.receive_some(65536)
+                except StreamBroken as exc:
+                    raised.append(exc)
+
+            nursery.start_soon(reader)
+            await trio.testing.wait_all_tasks_blocked()
+            stream.offer_arrivals(None)
+            await stream.aclose()
+        assert [str(e) for e in raised] == ["stream closed"]
+
+
 async def test_the_end_of_the_stream_reaches_the_reader() -> None:
     with trio.fail_after(IO):
         async with connected() as (stream, peer):

@@ -41,7 +41,7 @@ class _TrioStream:
     waits, the run's `ArrivalPoller` reads the socket.
     """
 
-    __slots__ = ("_drained", "_poller", "_sink", "_socket", "_stream", "_tail")
+    __slots__ = ("_attached", "_drained", "_poller", "_sink", "_socket", "_stream", "_tail")
 
     def __init__(self, stream: trio.SocketStream | trio.SSLStream[trio.SocketStream]) -> None:
         self._stream = stream
@@ -50,7 +50,8 @@ class _TrioStream:
         self._tail = b""
         self._drained = False  # the last read was short: the socket is probably empty
         self._sink: Callable[[bytes], bytes] | None = None  # `offer_arrivals`
-        self._poller: ArrivalPoller | None = None
+        self._poller: ArrivalPoller | None = None  # kept once used: a read may wait there
+        self._attached = False
 
     async def receive_some(self, max_bytes: int) -> bytes | bytearray:
         if self._socket is not None:
@@ -87,7 +88,7 @@ class _TrioStream:
             # the end of the stream, comes back here. The next read waits there again: if
             # more is already in the socket, the poller's level-triggered set finds it.
             self._drained = True
-            return await self._poller.wait(self._fileno(sock), self._sink, max_bytes)
+            return await self._poller.wait(self._fileno(sock), self, max_bytes)
         while True:
             try:
                 # Closed: a StreamBroken, not Trio's ValueError for -1. The number is only
@@ -122,16 +123,24 @@ class _TrioStream:
             return False
         if sink is None:
             self._detach()
-        elif self._poller is None:
-            self._poller = arrival_poller()
+        elif not self._attached:
+            if self._poller is None:
+                self._poller = arrival_poller()
             self._poller.attach()
+            self._attached = True
         self._sink = sink
         return True
 
+    @property
+    def arrival_sink(self) -> Callable[[bytes], bytes] | None:
+        """The sink of `offer_arrivals` now (the `ArrivalPoller` asks at every arrival)."""
+        return self._sink
+
     def _detach(self) -> None:
-        poller, self._poller, self._sink = self._poller, None, None
-        if poller is not None:
-            poller.detach()
+        self._sink = None
+        if self._attached and self._poller is not None:
+            self._attached = False
+            self._poller.detach()
 
     def can_write_now(self) -> bool:
         return self._socket is not None and not self._tail and self._socket.fileno() >= 0

@@ -19,8 +19,10 @@ and an ``epoll_ctl`` to wait again. This module gives Trio the same shape:
 
 So the sink sees bytes only while the reader waits with nothing read before them: the same
 rule, and the same order of bytes, as on asyncio. The task runs only while some connection has
-a sink attached (`attach` / `detach`); the last detach ends it, and the next attach starts it
-again. Linux only (``select.epoll``): elsewhere `available` is False and readers wait as before.
+a sink attached (`attach` / `detach`) or a read still waits; then it ends, and the next
+attach starts it again. A sink removed while its read waits is not called again: the next
+arrival goes to the read whole. Linux only (``select.epoll``): elsewhere `available` is False
+and readers wait as before.
 """
 
 from __future__ import annotations
@@ -30,27 +32,36 @@ import contextvars
 import os
 import select
 from collections.abc import Callable
-from typing import Final
+from typing import Final, Protocol
 
 import outcome
 import trio
 
 from ._streams_base import StreamBroken
 
-__all__ = ["ArrivalPoller", "arrival_poller", "available"]
+__all__ = ["ArrivalPoller", "Reader", "arrival_poller", "available"]
 
 Sink = Callable[[bytes], bytes]
+
+
+class Reader(Protocol):
+    """What waits in the set: a stream, asked for its sink at every arrival."""
+
+    @property
+    def arrival_sink(self) -> Sink | None:
+        """The sink now; None: hand every arrival to the waiting read as it is."""
+
 
 available: Final = hasattr(select, "epoll")
 """Whether this platform has the level-triggered poll set the poller needs."""
 
 
 class _Waiting:
-    __slots__ = ("max_bytes", "sink", "task")
+    __slots__ = ("max_bytes", "reader", "task")
 
-    def __init__(self, task: trio.lowlevel.Task, sink: Sink, max_bytes: int) -> None:
+    def __init__(self, task: trio.lowlevel.Task, reader: Reader, max_bytes: int) -> None:
         self.task = task
-        self.sink = sink
+        self.reader = reader
         self.max_bytes = max_bytes
 
 
@@ -83,11 +94,12 @@ class ArrivalPoller:
         if self._attached == 0 and self._scope is not None:
             self._scope.cancel()
 
-    async def wait(self, fd: int, sink: Sink, max_bytes: int) -> bytes:
-        """Wait until ``fd`` has bytes that ``sink`` leaves (returned), or its end (``b""``).
+    async def wait(self, fd: int, reader: Reader, max_bytes: int) -> bytes:
+        """Wait until ``fd`` has bytes its sink leaves (returned), or its end (``b""``).
 
-        Each read takes at most ``max_bytes``; the sink sees every read, and the tail it
-        leaves of one is returned.
+        Each read takes at most ``max_bytes``; ``reader.arrival_sink`` sees every read, and
+        the tail it leaves of one is returned. With no sink (removed while the read waits),
+        the whole read is returned.
 
         Raises:
             StreamBroken: the read failed, or the stream was closed (`closing`).
@@ -97,7 +109,7 @@ class ArrivalPoller:
         if epoll is None or fd in self._waiting:
             raise RuntimeError("wait() needs an attached poller and one reader per connection")
         epoll.register(fd, select.EPOLLIN)
-        self._waiting[fd] = _Waiting(trio.lowlevel.current_task(), sink, max_bytes)
+        self._waiting[fd] = _Waiting(trio.lowlevel.current_task(), reader, max_bytes)
 
         def abort(_: trio.lowlevel.RaiseCancelT) -> trio.lowlevel.Abort:
             self._leave(fd)
@@ -126,7 +138,7 @@ class ArrivalPoller:
         epoll = self._epoll
         assert epoll is not None
         try:
-            while self._attached:
+            while self._attached or self._waiting:
                 with trio.CancelScope() as self._scope:
                     await trio.lowlevel.wait_readable(epoll.fileno())
                 self._scope = None
@@ -156,8 +168,12 @@ class ArrivalPoller:
         if not data:
             self._finish(fd, outcome.Value(b""))
             return
+        sink = waiting.reader.arrival_sink
+        if sink is None:
+            self._finish(fd, outcome.Value(data))
+            return
         try:
-            rest = waiting.sink(data)
+            rest = sink(data)
         except Exception as exc:  # the reader's own failure: it raises it, as it would have
             self._finish(fd, outcome.Error(exc))
             return
