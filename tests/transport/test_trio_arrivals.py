@@ -54,18 +54,33 @@ class Sink:
         return b""
 
 
+async def park_read(stream: ByteStream, nursery: trio.Nursery) -> list[bytes | Exception]:
+    """Start one read of ``stream`` in ``nursery`` and let it block; the list gets its outcome:
+    the bytes it returned, or the `StreamBroken` / `LookupError` it raised."""
+    outcome: list[bytes | Exception] = []
+
+    async def read() -> None:
+        try:
+            outcome.append(bytes(await stream.receive_some(65536)))
+        except (StreamBroken, LookupError) as exc:
+            outcome.append(exc)
+
+    nursery.start_soon(read)
+    await trio.testing.wait_all_tasks_blocked()
+    return outcome
+
+
+def messages(outcome: list[bytes | Exception]) -> list[str]:
+    """The errors of ``outcome`` as their type and text."""
+    return [f"{type(e).__name__}: {e}" for e in outcome if isinstance(e, Exception)]
+
+
 async def test_arrivals_the_sink_takes_never_wake_the_reader_and_what_it_leaves_does() -> None:
     with trio.fail_after(IO):
         async with connected() as (stream, peer), trio.open_nursery() as nursery:
             sink = Sink()
             assert stream.offer_arrivals(sink)
-            read: list[bytes] = []
-
-            async def reader() -> None:
-                read.append(bytes(await stream.receive_some(65536)))
-
-            nursery.start_soon(reader)
-            await trio.testing.wait_all_tasks_blocked()
+            read = await park_read(stream, nursery)
             assert arrival_poller().waiting == 1
             for chunk in (b"one", b"two"):
                 grew = sink.grew
@@ -98,18 +113,9 @@ async def test_closing_the_stream_wakes_its_waiting_reader_with_stream_broken() 
     with trio.fail_after(IO):
         async with connected() as (stream, _peer), trio.open_nursery() as nursery:
             stream.offer_arrivals(Sink())
-            raised: list[BaseException] = []
-
-            async def reader() -> None:
-                try:
-                    await stream.receive_some(65536)
-                except StreamBroken as exc:
-                    raised.append(exc)
-
-            nursery.start_soon(reader)
-            await trio.testing.wait_all_tasks_blocked()
+            read = await park_read(stream, nursery)
             await stream.aclose()
-        assert [str(e) for e in raised] == ["stream closed"]
+        assert messages(read) == ["StreamBroken: stream closed"]
 
 
 async def test_a_sink_removed_while_its_read_waits_is_not_called_again() -> None:
@@ -117,13 +123,7 @@ async def test_a_sink_removed_while_its_read_waits_is_not_called_again() -> None
         async with connected() as (stream, peer), trio.open_nursery() as nursery:
             sink = Sink()
             stream.offer_arrivals(sink)
-            read: list[bytes] = []
-
-            async def reader() -> None:
-                read.append(bytes(await stream.receive_some(65536)))
-
-            nursery.start_soon(reader)
-            await trio.testing.wait_all_tasks_blocked()
+            read = await park_read(stream, nursery)
             stream.offer_arrivals(None)  # the last sink: the poller stays for the waiting read
             await trio.testing.wait_all_tasks_blocked()
             await peer.send_all(b"whole")
@@ -135,35 +135,19 @@ async def test_closing_wakes_a_read_whose_sink_was_removed() -> None:
     with trio.fail_after(IO):
         async with connected() as (stream, _peer), trio.open_nursery() as nursery:
             stream.offer_arrivals(Sink())
-            raised: list[BaseException] = []
-
-            async def reader() -> None:
-                try:
-                    await stream.receive_some(65536)
-                except StreamBroken as exc:
-                    raised.append(exc)
-
-            nursery.start_soon(reader)
-            await trio.testing.wait_all_tasks_blocked()
+            read = await park_read(stream, nursery)
             stream.offer_arrivals(None)
             await stream.aclose()
-        assert [str(e) for e in raised] == ["stream closed"]
+        assert messages(read) == ["StreamBroken: stream closed"]
 
 
 async def test_the_end_of_the_stream_reaches_the_reader() -> None:
     with trio.fail_after(IO):
-        async with connected() as (stream, peer):
+        async with connected() as (stream, peer), trio.open_nursery() as nursery:
             stream.offer_arrivals(Sink())
-            async with trio.open_nursery() as nursery:
-                got: list[bytes] = []
-
-                async def reader() -> None:
-                    got.append(bytes(await stream.receive_some(65536)))
-
-                nursery.start_soon(reader)
-                await trio.testing.wait_all_tasks_blocked()
-                await peer.aclose()
-            assert got == [b""]
+            read = await park_read(stream, nursery)
+            await peer.aclose()
+        assert read == [b""]
 
 
 async def test_the_sinks_exception_is_raised_by_the_waiting_read_and_the_poller_lives_on() -> None:
@@ -174,19 +158,10 @@ async def test_the_sinks_exception_is_raised_by_the_waiting_read_and_the_poller_
         async with connected() as (first, peer1), connected() as (second, peer2):
             first.offer_arrivals(broken)
             second.offer_arrivals(Sink(leave=b""))  # leaves everything: a plain read
-            raised: list[BaseException] = []
-
-            async def reader() -> None:
-                try:
-                    await first.receive_some(65536)
-                except LookupError as exc:
-                    raised.append(exc)
-
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(reader)
-                await trio.testing.wait_all_tasks_blocked()
+                read = await park_read(first, nursery)
                 await peer1.send_all(b"x")
-            assert [str(e) for e in raised] == ["sink failed on b'x'"]
+            assert messages(read) == ["LookupError: sink failed on b'x'"]
             await peer2.send_all(b"y")
             assert await second.receive_some(65536) == b"y"
 

@@ -41,7 +41,7 @@ class _TrioStream:
     waits, the run's `ArrivalPoller` reads the socket.
     """
 
-    __slots__ = ("_attached", "_drained", "_poller", "_sink", "_socket", "_stream", "_tail")
+    __slots__ = ("_drained", "_poller", "_sink", "_socket", "_stream", "_tail")
 
     def __init__(self, stream: trio.SocketStream | trio.SSLStream[trio.SocketStream]) -> None:
         self._stream = stream
@@ -49,9 +49,10 @@ class _TrioStream:
         self._socket = stream.socket if isinstance(stream, trio.SocketStream) else None
         self._tail = b""
         self._drained = False  # the last read was short: the socket is probably empty
-        self._sink: Callable[[bytes], bytes] | None = None  # `offer_arrivals`
-        self._poller: ArrivalPoller | None = None  # kept once used: a read may wait there
-        self._attached = False
+        # `offer_arrivals`: attached to the poller exactly while there is a sink. The poller
+        # is kept once used: a read may still wait there after the sink is gone.
+        self._sink: Callable[[bytes], bytes] | None = None
+        self._poller: ArrivalPoller | None = None
 
     async def receive_some(self, max_bytes: int) -> bytes | bytearray:
         if self._socket is not None:
@@ -123,11 +124,11 @@ class _TrioStream:
             return False
         if sink is None:
             self._detach()
-        elif not self._attached:
+            return True
+        if self._sink is None:
             if self._poller is None:
                 self._poller = arrival_poller()
             self._poller.attach()
-            self._attached = True
         self._sink = sink
         return True
 
@@ -137,10 +138,9 @@ class _TrioStream:
         return self._sink
 
     def _detach(self) -> None:
-        self._sink = None
-        if self._attached and self._poller is not None:
-            self._attached = False
+        if self._sink is not None and self._poller is not None:
             self._poller.detach()
+        self._sink = None
 
     def can_write_now(self) -> bool:
         return self._socket is not None and not self._tail and self._socket.fileno() >= 0

@@ -2,9 +2,8 @@
 
 This is the transport seam under `SignalClient`. It has no background task: whoever calls
 `WebSocket.receive` reads the socket, feeds wsproto and gets back every message the read
-completed. The SDK's receive loop therefore takes a burst of frames in one wake-up, where a
-library with its own reader task (trio-websocket) costs a task switch and a channel hop per
-message; ``benchmarks/receive.py`` measures the difference.
+completed: a burst of frames in one wake-up, where a library with its own reader task
+(trio-websocket) costs a task switch and a channel hop per message (``benchmarks/receive.py``).
 
 Rules it keeps:
 
@@ -20,11 +19,8 @@ Rules it keeps:
   the end of a read (kept until the next read completes it); from the first frame of any
   other kind, the rest of the read goes to wsproto, which handles everything until it is idle
   again, so frames come out in wire order and every rule above is wsproto's as before;
-- where the stream offers its arrivals (asyncio; Trio over plain TCP), `receive_inline` has
-  the fast path read a read right where it arrives, while `receive` waits with nothing
-  before it, and hands its whole frames to a sink: the messages `receive` would have
-  returned first, in the same order, without waking the reader; from the first frame of
-  another kind on, the rest of the read goes to the waiting `receive`.
+- where the stream offers its arrivals (asyncio; Trio over plain TCP), `receive_inline` hands
+  whole fast frames to a sink before the waiting `receive` wakes, in wire order.
 """
 
 from __future__ import annotations
