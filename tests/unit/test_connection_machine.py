@@ -9,6 +9,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from utd_trio import ErrorCode, UTDStreamError
 from utd_trio._protocol._codec import Frame
@@ -121,6 +123,53 @@ def test_a_timer_firing_a_hair_early_counts_as_on_time() -> None:
     conn = machine(now=0.0)
     assert conn.dead(35.0 - 1e-4) is not None
     assert conn.ping(25.0 - 1e-4) is not None
+
+
+def test_tick_is_dead_and_ping_in_one_call() -> None:
+    conn = machine(now=100.0, slots=1)
+    assert conn.tick(110.0) == (None, None, 125.0)  # nothing due: when to call next
+    reason, ping, due = conn.tick(125.0)
+    assert reason is None
+    assert ping is not None
+    assert json.loads(ping)["event"] == "ping"
+    assert due == 135.0  # no pong yet: the silence deadline comes before the next ping
+    conn.receive(engine(ping), 125.5)
+    assert conn.tick(135.0) == (None, None, 150.0)
+    reason, ping, due = conn.tick(160.5)
+    assert reason is not None
+    assert "35.0 s" in reason
+    assert (ping, due) == (None, float("inf"))
+
+
+@given(
+    start=st.floats(0.0, 1e6),
+    steps=st.lists(
+        st.tuples(st.sampled_from(["tick", "frame"]), st.floats(0.0, 40.0)), max_size=30
+    ),
+    slots=st.integers(1, DEFAULT_SLOTS),
+)
+def test_tick_answers_as_dead_ping_next_ping_and_dead_at_do(
+    start: float, steps: list[tuple[str, float]], slots: int
+) -> None:
+    """Two twins see the same frames and times; one is asked by `tick`, one step by step."""
+    one, other = machine(start, slots=slots), machine(start, slots=slots)
+    now = start
+    for kind, gap in steps:
+        now += gap
+        if kind == "frame":
+            one.receive('{"event":"pong"}', now)
+            other.receive('{"event":"pong"}', now)
+            continue
+        reason, ping, due = one.tick(now)
+        expected_reason = other.dead(now)
+        assert reason == expected_reason
+        if reason is not None:
+            assert (ping, due) == (None, float("inf"))
+            return
+        expected_ping = other.ping(now)
+        assert (ping is None) == (expected_ping is None)
+        assert due == min(other.next_ping(), other.dead_at)
+        assert one.next_ping() == other.next_ping()
 
 
 def test_pings_follow_the_connection_s_slot_of_the_process_grid() -> None:

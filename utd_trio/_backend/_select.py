@@ -52,9 +52,10 @@ def running_asyncio_loop() -> asyncio.AbstractEventLoop | None:
 def current_clock() -> Callable[[], float]:
     """The running loop's clock, the one ``anyio.current_time()`` reads, without its lookup.
 
-    ``trio.current_time`` on Trio (so ``autojump_clock`` drives it), the loop's ``time`` on
-    asyncio. A hot path keeps the function and calls it per burst.
+    The run's clock's ``current_time`` on Trio (what ``trio.current_time`` calls through two
+    wrappers; ``autojump_clock`` drives it), the loop's ``time`` on asyncio. A hot path keeps
+    the function and calls it per burst.
     """
     if current_backend() == "trio":
-        return trio.current_time
+        return trio.lowlevel.current_clock().current_time
     return asyncio.get_running_loop().time

@@ -69,6 +69,24 @@ class SignalClient:
         stats: counters of frames received, sent and dropped.
     """
 
+    __slots__ = (
+        "_beat",
+        "_closed",
+        "_heartbeat_timeout",
+        "_now",
+        "_on_frame",
+        "_proto",
+        "_reader_done",
+        "_reader_scope",
+        "_request_timeout",
+        "_silent",
+        "_tasks",
+        "_waiters",
+        "_ws",
+        "hello",
+        "stats",
+    )
+
     def __init__(
         self,
         ws: WebSocket,
@@ -327,16 +345,14 @@ class SignalClient:
         proto = self._proto
         if proto.close_info is not None:
             return math.inf
-        reason = proto.dead(now)
+        reason, ping, due = proto.tick(now)
         if reason is not None:
             self._silent = reason
             assert self._reader_scope is not None  # set before the hub knew this client
             self._reader_scope.cancel()
-            return math.inf
-        ping = proto.ping(now)
-        if ping is not None:
+        elif ping is not None:
             self._ping(ping)
-        return min(proto.next_ping(), proto.dead_at)
+        return due
 
     def _ping(self, text: str) -> None:
         """Write a ping at once if the stream takes it, else leave it to a task of ours."""

@@ -9,6 +9,10 @@ hub keeps a heap of when each is next due:
 - the hub sleeps until the earliest entry, calls every callback that is due with ``now``, and
   files each again at the time it returns (``inf``: drop it). Pings are on a shared grid
   (`_heartbeat_grid`), so one wake-up serves every connection of a slot;
+- entries are filed by due time: a heap of the distinct times, and the entries of each time in
+  a list in filing order. Connections of one grid slot return the same time, so filing one
+  is a dict lookup and an append, whatever the number of connections (a heap of 10,000
+  entries cost ~30 tuple comparisons per ping, over memory spread across the process);
 - callbacks are synchronous: a ping is written at once where the stream allows it (asyncio, Trio
   over plain TCP), and a callback hands anything that must wait to its connection's own tasks.
   So no connection can hold up another's ping, and a callback is never cancelled halfway;
@@ -26,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import heapq
-import itertools
 import logging
 import math
 import weakref
@@ -56,7 +59,7 @@ class Beat:
         self.callback: BeatCallback | None = callback
 
     def cancel(self) -> None:
-        """Never call the callback again (the heap drops the entry when it comes up)."""
+        """Never call the callback again (the hub drops the entry when it comes up)."""
         if self.callback is not None:
             self.callback = None
             self._hub._gone()  # pyright: ignore[reportPrivateUsage]
@@ -68,8 +71,8 @@ class HeartbeatHub:
     def __init__(self, start: Callable[[HeartbeatHub], None]) -> None:
         self._start = start
         self._clock = current_clock()
-        self._heap: list[tuple[float, int, Beat]] = []
-        self._order = itertools.count()  # ties keep registration order; Beats never compare
+        self._times: list[float] = []  # a heap of the distinct due times of `_due`
+        self._due: dict[float, list[Beat]] = {}  # due time -> its entries, in filing order
         self._running = False
         self._nap: anyio.CancelScope | None = None
         self._live = 0  # entries not cancelled or dropped
@@ -90,7 +93,12 @@ class HeartbeatHub:
         return beat
 
     def _push(self, when: float, beat: Beat) -> None:
-        heapq.heappush(self._heap, (when, next(self._order), beat))
+        entries = self._due.get(when)
+        if entries is None:
+            self._due[when] = [beat]
+            heapq.heappush(self._times, when)
+        else:
+            entries.append(beat)
 
     def _gone(self) -> None:
         """An entry was cancelled or dropped: with none left, wake the hub so that it ends."""
@@ -100,24 +108,26 @@ class HeartbeatHub:
 
     async def run(self) -> None:
         """Sleep until the earliest entry, call what is due, again; end when none is live."""
-        heap = self._heap
+        times = self._times
         try:
             while self._live:
-                with anyio.CancelScope(deadline=heap[0][0]) as nap:
+                with anyio.CancelScope(deadline=times[0]) as nap:
                     self._nap = nap
                     await anyio.sleep_forever()
                 self._nap = None
                 self._call_due(self._clock())
-            heap.clear()  # only cancelled entries are left
+            times.clear()  # only cancelled entries are left
+            self._due.clear()
         finally:
             self._nap = None
             self._running = False
 
     def _call_due(self, now: float) -> None:
-        heap = self._heap
+        times = self._times
+        pop = self._due.pop
         due: list[Beat] = []
-        while heap and heap[0][0] <= now:
-            due.append(heapq.heappop(heap)[2])
+        while times and times[0] <= now:
+            due += pop(heapq.heappop(times))
         # Each due entry once per pass, even one that answers a time already past.
         for beat in due:
             callback = beat.callback
