@@ -32,6 +32,19 @@ _HIGH_WATER: Final = 1024 * 1024  # buffered and unread bytes above which readin
 
 
 class _Protocol(asyncio.Protocol):
+    # Slots (asyncio's protocol classes have none of their own): no dict per connection.
+    __slots__ = (
+        "_drain",
+        "_reader",
+        "buffer",
+        "eof",
+        "error",
+        "paused",
+        "sink",
+        "transport",
+        "writing_paused",
+    )
+
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()

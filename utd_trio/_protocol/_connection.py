@@ -75,7 +75,7 @@ class CloseInfo:
     by_client: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class ConnectionStats:
     """Counters of one connection (or, summed by `Signaling`, of a session)."""
 
