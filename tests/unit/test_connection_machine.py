@@ -32,6 +32,11 @@ def machine(now: float = 0.0, timeout: float = 10.0, slots: int = 1) -> Connecti
     )
 
 
+def on_grid(t: float, step: float) -> bool:
+    """``t`` is a multiple of ``step`` (to float rounding)."""
+    return abs(t / step - round(t / step)) < 1e-9
+
+
 def engine(text: str) -> str:
     """A scripted engine: acks every request with its data echoed, refuses ``nope``."""
     frame: dict[str, Any] = json.loads(text)
@@ -168,8 +173,35 @@ def test_tick_answers_as_dead_ping_next_ping_and_dead_at_do(
             return
         expected_ping = other.ping(now)
         assert (ping is None) == (expected_ping is None)
-        assert due == min(other.next_ping(), other.dead_at)
         assert one.next_ping() == other.next_ping()
+        next_ping, dead_at = other.next_ping(), other.dead_at
+        if next_ping <= dead_at:
+            assert due == next_ping
+        else:  # a look at the silence deadline: never after it, on the shared grid or at it
+            step = HELLO.heartbeat_interval / slots
+            assert now < due <= dead_at
+            assert due == dead_at or (dead_at - due < step and on_grid(due, step))
+
+
+def test_the_look_at_silence_is_on_a_shared_instant_and_a_silent_peer_is_found_on_time() -> None:
+    step = 25.0 / DEFAULT_SLOTS
+    conns = [machine(now=100.0 + i * 0.01, slots=DEFAULT_SLOTS) for i in range(5)]
+    looks = set()
+    for conn in conns:
+        reason, ping, due = conn.tick(conn.next_ping())
+        assert reason is None
+        assert ping is not None
+        assert due < conn.dead_at  # the look comes before the deadline
+        looks.add(due)
+    assert len(looks) == 1  # deadlines 0.01 s apart share one instant
+    (look,) = looks
+    assert on_grid(look, step)
+    answered, silent = conns[0], conns[1]
+    answered.receive('{"event":"pong"}', look - 5.0)
+    assert answered.tick(look) == (None, None, answered.next_ping())  # moved on: next ping
+    assert silent.tick(look) == (None, None, silent.dead_at)  # unmoved: at the deadline itself
+    reason, _, _ = silent.tick(silent.dead_at)
+    assert reason is not None
 
 
 def test_pings_follow_the_connection_s_slot_of_the_process_grid() -> None:

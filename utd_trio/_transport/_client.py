@@ -50,7 +50,7 @@ OnReply = Callable[[dict[str, Any] | None, UTDStreamError | None], None]
 """Called with a request's reply where it arrived: (ack data, None) or (None, error)."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Pending:
     on_reply: OnReply | None = None
     done: Waiter = field(default_factory=Waiter)
