@@ -93,7 +93,8 @@ async def test_an_unrelated_server_says_501_once(command: list[str]) -> None:
     assert status == 1
     line = last_line(err)
     assert line.startswith(f"utd-trio {command[0]}: no UTD-Stream engine at {url}: "), line
-    assert line.count("501") == 1, line
+    # Counted without the URL: a port such as 45015 holds "501" too.
+    assert line.replace(url, "<url>").count("501") == 1, line
     assert time.monotonic() - started < 8  # at once, not after the 10 s connect timeout
 
 
