@@ -28,7 +28,8 @@ interleaved with the readers above:
 - with ``--baseline-tree PATH`` (a checkout of the SDK before a change, e.g.
   ``git worktree add /tmp/utd_base 4232de7``): ``trio sdk (this tree)`` and
   ``trio sdk (baseline)``, the Trio SDK reader in two worker processes, one importing
-  ``utd_trio`` from this tree and one from PATH (``PYTHONPATH``).
+  ``utd_trio`` from this tree and one from PATH (``PYTHONPATH``); the same pair for every
+  loop of ``--loops`` (``asyncio sdk (baseline)``, ...).
 
 Figure: median events/s of each reader; ratios sdk/bare and sdk/bare-tuned; per loop, SDK / best
 bare ``websockets``; this tree / baseline.
@@ -187,6 +188,11 @@ def _tree_commit(path: str) -> str:
     return out.stdout.strip()
 
 
+def _baseline_loops(loops: tuple[str, ...]) -> tuple[str, ...]:
+    """The loops whose SDK reader is run from both trees (`--baseline-tree`): Trio and ``loops``."""
+    return ("trio", *(loop for loop in loops if loop != "trio"))
+
+
 async def measure(
     ws_url: str,
     *,
@@ -217,23 +223,25 @@ async def measure(
             for name in names:
                 worker_readers[f"{loop} {name}"] = _worker_reader(worker, name)
         if baseline_tree is not None:
-            for label, tree in (("this tree", None), ("baseline", baseline_tree)):
-                worker = await workers.enter_async_context(
-                    loop_worker(
-                        f"trio {label}",
-                        "trio",
-                        "receive",
-                        "--ws-url",
-                        ws_url,
-                        "--readers",
-                        "sdk",
-                        *buffer,
-                        pythonpath=tree,
+            for loop in _baseline_loops(loops):
+                for label, tree in (("this tree", None), ("baseline", baseline_tree)):
+                    worker = await workers.enter_async_context(
+                        loop_worker(
+                            f"{loop} {label}",
+                            loop,
+                            "receive",
+                            "--ws-url",
+                            ws_url,
+                            "--readers",
+                            "sdk",
+                            *buffer,
+                            pythonpath=tree,
+                        )
                     )
-                )
-                if notes is not None:
-                    notes.append(f"trio sdk ({label}): utd_trio from `{worker.info['utd_trio']}`")
-                worker_readers[f"trio sdk ({label})"] = _worker_reader(worker, "sdk")
+                    if notes is not None:
+                        source = worker.info["utd_trio"]
+                        notes.append(f"{loop} sdk ({label}): utd_trio from `{source}`")
+                    worker_readers[f"{loop} sdk ({label})"] = _worker_reader(worker, "sdk")
         async with (
             trio_websocket.open_websocket_url(ws_url) as plain,
             trio_websocket.open_websocket_url(
@@ -359,16 +367,14 @@ async def run(
                 ok,
             )
         if baseline_tree is not None:
-            now, before = med["trio sdk (this tree)"], med["trio sdk (baseline)"]
             base = _tree_commit(baseline_tree)
-            result.add(f"{kind}: trio: SDK typed events, this tree (worker)", now, "events/s")
-            result.add(
-                f"{kind}: trio: SDK typed events, baseline {base} (worker)", before, "events/s"
-            )
-            ok = None if smoke else now / before >= 0.95
-            result.add(
-                f"{kind}: trio: SDK this tree / baseline {base}", now / before, "x", "≥ 0.95×", ok
-            )
+            for loop in _baseline_loops(loops):
+                now, before = med[f"{loop} sdk (this tree)"], med[f"{loop} sdk (baseline)"]
+                name = f"{kind}: {loop}: SDK"
+                result.add(f"{name} typed events, this tree (worker)", now, "events/s")
+                result.add(f"{name} typed events, baseline {base} (worker)", before, "events/s")
+                ok = None if smoke else now / before >= 0.95
+                result.add(f"{name} this tree / baseline {base}", now / before, "x", "≥ 0.95×", ok)
         result.raw[kind] = rates[kind]
     result.notes.append(
         f"{n:,} frames per burst, {rounds} rounds, readers interleaved; median of rounds. "
