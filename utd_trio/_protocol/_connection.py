@@ -235,19 +235,13 @@ class ConnectionMachine:
 
         ``(reason, None, inf)`` when the peer is dead; else ``(None, ping or None, next)``,
         ``next`` the next ping or, when the silence deadline comes first, a look at it (see
-        `_look_at_silence`). Called every heartbeat of every idle connection: written out
-        rather than through `dead` and `ping` (same rules; the tests hold both ways to the
-        same answers).
+        `_look_at_silence`).
         """
-        dead_at = self.last_seen + self._silence
-        if now >= dead_at - _CLOCK_SLACK:
-            return f"no frame from the engine for {now - self.last_seen:.1f} s", None, math.inf
-        next_ping = self._next_ping
-        if now >= next_ping - _CLOCK_SLACK:
-            next_ping = self._next_ping = self._ping_after(max(now, next_ping))
-            ping: str | None = f"{_PING_PREFIX}r{next(_refs)}{_PING_SUFFIX}"
-        else:
-            ping = None
+        reason = self.dead(now)
+        if reason is not None:
+            return reason, None, math.inf
+        ping = self.ping(now)
+        next_ping, dead_at = self._next_ping, self.dead_at
         if next_ping <= dead_at:
             return None, ping, next_ping
         return None, ping, self._look_at_silence(now, dead_at)

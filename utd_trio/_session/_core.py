@@ -229,9 +229,7 @@ class SessionCore:
         now = self._clock()
         plan = RequestPlan.start(event, now(), limit, idempotent=idempotent)
         while True:
-            client = self._live.client
-            if client is None or client.is_closed or self.machine.closed_for_good:
-                client = await self._wait_client(plan.deadline, event)
+            client = await self._wait_client(plan.deadline, event)
             remaining = plan.remaining(now())
             if plan.resending and on_resend is not None:
                 on_resend()
