@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections import OrderedDict
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from utd_trio._protocol._urls import is_loopback
 from utd_trio._protocol._validate import (
     ArgumentTypeError,
+    _surely_small,  # pyright: ignore[reportPrivateUsage]
     check_bool,
     check_identity,
     check_metadata,
@@ -153,6 +157,55 @@ def test_check_metadata_refuses_and_names_the_field(value: Any, why: str) -> Non
     with pytest.raises(ValueError, match="call metadata") as info:
         check_metadata(value, "call metadata")
     assert why in str(info.value)
+
+
+# Flat dicts around the shortcut's edges: ASCII with control characters (escaped 6-fold),
+# other text, ints around 10**18, floats, up to 70 entries, strings up to the limit.
+_FLAT_TEXT = st.text(alphabet=st.sampled_from('a\x01"\\é'), max_size=40) | st.builds(
+    lambda c, n: c * n, st.sampled_from(["a", "\x1f", "é"]), st.integers(0, 3000)
+)
+_FLAT = st.dictionaries(
+    st.text(alphabet=st.sampled_from("k\x02é"), max_size=6) | _FLAT_TEXT,
+    _FLAT_TEXT
+    | st.integers(-(10**18) - 2, 10**18 + 2)
+    | st.sampled_from([True, False, None, 1.5])
+    | st.integers(),
+    max_size=70,
+)
+
+
+def _size_or_refusal(value: dict[str, Any]) -> int | None:
+    try:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return len(text.encode())
+    except (TypeError, ValueError, RecursionError, UnicodeEncodeError):
+        return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_FLAT)
+def test_check_metadata_agrees_with_writing_it_out(value: dict[str, Any]) -> None:
+    # `check_metadata` skips writing out flat dicts that are surely small: same verdicts.
+    size = _size_or_refusal(value)
+    if size is not None and size <= LIMIT:
+        assert check_metadata(value) == value
+    else:
+        with pytest.raises(ValueError, match="metadata"):
+            check_metadata(value)
+    if _surely_small(value):
+        assert size is not None
+        assert size <= LIMIT
+
+
+def test_the_shortcut_takes_small_flat_metadata_only() -> None:
+    assert _surely_small({"thread": "release", "n": 3, "ok": True, "x": None})
+    assert not _surely_small({"a": {"b": 1}})  # nested
+    assert not _surely_small({"a": 1.5})  # floats: NaN and infinities need the writer
+    assert not _surely_small({"a": "é"})  # other text: surrogates need the writer
+    assert not _surely_small({"a": 10**18})  # more than 20 characters possible
+    assert not _surely_small(dict.fromkeys(map(str, range(65)), 1))  # too many entries
+    assert not _surely_small(OrderedDict(a=1))  # not a plain dict
+    assert not _surely_small({"k": "a" * 3000})  # 6 x 3000 could pass 16 KiB
 
 
 def test_check_metadata_refuses_circular_data() -> None:

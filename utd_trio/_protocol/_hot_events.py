@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable
-from dataclasses import fields, is_dataclass
 from typing import Annotated, Any, Final
 
 import msgspec
@@ -35,6 +33,7 @@ from .._models import ChatMessage
 from . import _vocab as v
 from ._codec import Dropped, Frame, decode_frame, event_key
 from ._parse import camel, parse_attachment, parse_time
+from ._record_maker import record_maker
 
 __all__ = ["decode_inbound"]
 
@@ -136,36 +135,11 @@ _decode: Final = msgspec.json.Decoder(_HotFrame).decode
 _FAILED: Final = (msgspec.MsgspecError, RecursionError)
 
 
-def _maker(cls: type[Any]) -> Callable[..., Any]:
-    """A constructor of the frozen slots dataclass ``cls`` that skips its generated ``__init__``.
-
-    It fills the slots exactly as ``__init__`` does (every field, positionally, no defaults),
-    one slot descriptor call per field, written out (as `dataclasses` writes ``__init__``):
-    a loop over the setters cost as much again. A class with a ``__post_init__`` or without
-    slots gets its own constructor.
-    """
-    names = [f.name for f in fields(cls)] if is_dataclass(cls) else []
-    slots = getattr(cls, "__slots__", ())
-    if not names or hasattr(cls, "__post_init__") or sorted(names) != sorted(slots):
-        return cls
-    scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
-    params = [f"_{i}" for i in range(len(names))]
-    lines = [f"def make({', '.join(params)}):", "    obj = _new(_cls)"]
-    for i, name in enumerate(names):
-        scope[f"_set{i}"] = cls.__dict__[name].__set__
-        lines.append(f"    _set{i}(obj, _{i})")
-    lines.append("    return obj")
-    exec("\n".join(lines), scope)  # the source holds only parameter and setter names
-    make: Callable[..., Any] = scope["make"]
-    make.__qualname__ = f"_maker.<{cls.__name__}>"
-    return make
-
-
-_new_message = _maker(ChatMessage)
-_new_received = _maker(MessageReceived)
-_new_presence = _maker(PresenceChanged)
-_new_typing = _maker(TypingChanged)
-_new_receipt = _maker(ReceiptReceived)
+_new_message = record_maker(ChatMessage)
+_new_received = record_maker(MessageReceived)
+_new_presence = record_maker(PresenceChanged)
+_new_typing = record_maker(TypingChanged)
+_new_receipt = record_maker(ReceiptReceived)
 
 
 def _message(d: _Message) -> Event:
@@ -183,7 +157,7 @@ def _message(d: _Message) -> Event:
         attachment,
         d.metadata,
     )
-    return _new_received(message, False)  # type: ignore[no-any-return]
+    return _new_received(message, False)
 
 
 def _event_of(frame: _EventFrame) -> Event:
@@ -191,12 +165,10 @@ def _event_of(frame: _EventFrame) -> Event:
     if isinstance(d, _Message):
         return _message(d)
     if isinstance(d, _Presence):
-        return _new_presence(d.user_id, d.online, parse_time(d.last_seen_at))  # type: ignore[no-any-return]
+        return _new_presence(d.user_id, d.online, parse_time(d.last_seen_at))
     if isinstance(d, _Typing):
-        return _new_typing(d.conversation_id, d.sender, d.is_typing)  # type: ignore[no-any-return]
-    return _new_receipt(  # type: ignore[no-any-return]
-        d.conversation_id, d.user_id, d.status, d.up_to_seq, parse_time(d.at)
-    )
+        return _new_typing(d.conversation_id, d.sender, d.is_typing)
+    return _new_receipt(d.conversation_id, d.user_id, d.status, d.up_to_seq, parse_time(d.at))
 
 
 _KEYS: Final = {

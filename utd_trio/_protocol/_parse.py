@@ -26,8 +26,10 @@ from .._models import (
     UploadTicket,
 )
 from . import _vocab as v
+from ._record_maker import record_maker
 
 _fromisoformat = datetime.fromisoformat
+_new_message = record_maker(ChatMessage)
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 
@@ -265,7 +267,7 @@ def parse_message(obj: Mapping[str, Any]) -> ChatMessage:
         attachment = parse_attachment(attachment)
     metadata = parse_object(get("metadata")) or {}
     created_at = obj["created_at"] if "created_at" in obj else get("createdAt")
-    return ChatMessage(
+    return _new_message(
         mid,
         cid,
         seq,

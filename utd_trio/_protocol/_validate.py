@@ -8,7 +8,6 @@ ValueError) naming the parameter. A message quotes at most ~80 characters of the
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Awaitable, Mapping, Sequence
@@ -18,6 +17,7 @@ from typing import Any, TypeVar, cast
 from .._errors import ErrorCode, UTDStreamError
 from .._models import Attachment, Session
 from . import _vocab as v
+from ._json_text import compact_encoder
 
 _T = TypeVar("_T")
 _IDENTITY = re.compile(r"[A-Za-z0-9_.@-]{1,128}")
@@ -55,6 +55,8 @@ def check_no_surrogates(value: str, field: str) -> str:
 
     Such a string cannot be encoded as UTF-8, so no engine could store or send it back.
     """
+    if value.isascii():  # a flag of the string: no scan
+        return value
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
@@ -101,7 +103,13 @@ def check_mint_fields(fields: Mapping[str, str | None]) -> dict[str, str]:
     return out
 
 
-_METADATA_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+_metadata_json = compact_encoder(ensure_ascii=False)
+_FLAT_ENTRIES = 64  # entries of a metadata object that `_surely_small` looks at, at most
+_FLAT_INT = 10**18  # ints below this in size write at most 20 characters
+# Written out, an ASCII character takes at most 6 characters (``\u001f``), one byte each; an
+# entry adds at most 4 around its key (quotes, colon, comma), a string value 2 quotes; an int
+# of `_FLAT_INT` takes at most 20, ``false`` / ``null`` at most 5.
+_ESCAPED, _ENTRY, _INT_CHARS, _WORD_CHARS = 6, 4, 20, 5
 
 
 def check_metadata(value: object, field: str = "metadata") -> dict[str, Any] | None:
@@ -110,8 +118,10 @@ def check_metadata(value: object, field: str = "metadata") -> dict[str, Any] | N
         return None
     if not isinstance(value, Mapping):
         raise ValueError(f"{field} must be a JSON object (a dict), got {type(value).__name__}")
+    if _surely_small(value):  # pyright: ignore[reportUnknownArgumentType]
+        return dict(value)  # pyright: ignore[reportUnknownArgumentType]
     try:
-        text = _METADATA_JSON.encode(value)
+        text = _metadata_json(value)
     except (TypeError, ValueError, RecursionError) as exc:
         raise ValueError(f"{field} is not JSON-serialisable: {shown(str(exc))}") from None
     try:
@@ -122,6 +132,37 @@ def check_metadata(value: object, field: str = "metadata") -> dict[str, Any] | N
     if size > v.MAX_METADATA_BYTES:
         raise ValueError(f"{field} is {size} bytes serialised; the limit is 16 KiB")
     return dict(value)  # pyright: ignore[reportUnknownArgumentType]
+
+
+def _surely_small(value: object) -> bool:
+    """True for a flat dict that surely passes `check_metadata` without being written out.
+
+    Such a dict holds at most `_FLAT_ENTRIES` entries of ASCII string keys whose values are
+    ASCII strings, ints (not subclasses) of fewer than 19 digits, bools or None, and its
+    JSON text could not reach 16 KiB even if every character were escaped. Anything else
+    (nesting, floats, other text, more entries) is written out and measured.
+    """
+    if type(value) is not dict or len(cast("dict[object, object]", value)) > _FLAT_ENTRIES:
+        return False
+    bound = 2
+    for key, item in cast("dict[object, object]", value).items():
+        if type(key) is not str or not key.isascii():
+            return False
+        kind = type(item)
+        if kind is str:
+            if not cast("str", item).isascii():
+                return False
+            size = len(cast("str", item)) * _ESCAPED + 2
+        elif kind is int:
+            if not -_FLAT_INT < cast("int", item) < _FLAT_INT:
+                return False
+            size = _INT_CHARS
+        elif item is None or kind is bool:
+            size = _WORD_CHARS
+        else:
+            return False
+        bound += len(key) * _ESCAPED + _ENTRY + size
+    return bound <= v.MAX_METADATA_BYTES
 
 
 # --- request arguments (built in `_requests.py`) -----------------------------------------
