@@ -23,6 +23,10 @@ same engine process, after the Trio run; there the bare client is ``websockets``
 (``websockets.asyncio.client``, ``send`` then ``recv()`` + ``json.loads`` until the ack), the
 best bare asyncio client.
 
+Both are timed from the request's arguments to its answer: the bare client's time includes
+making its ``ref``, its ``client_id`` (``uuid4``) and its frame text (``json.dumps``), as
+the SDK's includes its own (until 2026-12-02 the bare clock started after those).
+
 Figures: median and p99 latency of each; ratios SDK/bare, per loop.
 
     uv run python -m benchmarks.roundtrip [--smoke] [--n 3000] [--loops asyncio,uvloop]

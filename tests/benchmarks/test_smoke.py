@@ -28,7 +28,9 @@ async def test_receive_smoke() -> None:
     assert "message: SDK / bare" in labels
     assert "presence: SDK / bare" in labels
     for loop in ("asyncio", "uvloop"):  # each in a worker process of its own
-        assert f"message: {loop}: SDK / best bare websockets" in labels
+        target = f"message: {loop}: SDK / best bare websockets (issue 18)"
+        assert f"{target}, median of per-round ratios" in labels
+        assert f"{target}, ratio of medians" in labels
         assert f"presence: {loop}: bare websockets (defaults)" in labels
         assert len(result.raw["message"][f"{loop} sdk"]) == 1
 
@@ -40,7 +42,7 @@ async def test_receive_smoke_against_a_baseline_tree() -> None:
     _finite(result)
     labels = [f.label for f in result.figures]
     ratios = [label for label in labels if label.startswith("message: trio: SDK this tree /")]
-    assert len(ratios) == 1
+    assert len(ratios) == 4  # per-round median, lowest, highest; ratio of medians
     assert any(f"`{ROOT / 'utd_trio' / '__init__.py'}`" in note for note in result.notes)
 
 
