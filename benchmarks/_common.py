@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -71,6 +72,14 @@ class Result:
     def print(self) -> None:
         print(self.markdown())
         print("raw:", json.dumps(self.raw, default=str))
+
+
+def available_loops() -> tuple[str, ...]:
+    """The non-Trio loops this machine can measure: asyncio, and uvloop where installed."""
+    loops = ["asyncio"]
+    if importlib.util.find_spec("uvloop") is not None:
+        loops.append("uvloop")
+    return tuple(loops)
 
 
 def median(values: Sequence[float]) -> float:
@@ -274,3 +283,12 @@ async def loop_worker(
             if proc.returncode is None:
                 proc.kill()
                 await proc.wait()
+
+
+async def call_on_loop(loop: str, function: str, **kwargs: Any) -> Any:
+    """Await ``function`` ("module:name", an anyio coroutine function) with ``kwargs`` in a
+    `loop_worker` process running ``loop``; its JSON result."""
+    args = ("call", "--function", function, "--kwargs", json.dumps(kwargs))
+    async with loop_worker(f"{loop} {function}", loop, *args) as worker:
+        answer = await worker.read()
+    return answer["result"]

@@ -14,6 +14,10 @@ It imports nothing from ``benchmarks`` for the same reason.
   parent interleaves the rounds of every process); exits when stdin closes.
 - ``roundtrip --engine JSON --n N``: interleaves bare ``websockets`` and SDK requests against
   the engine (``_engine_server.py``) and prints ``{"samples": {kind: [seconds, ...]}}``.
+- ``call --function MODULE:NAME --kwargs JSON``: awaits ``NAME(**kwargs)`` of a benchmark
+  module (an anyio coroutine function: the measurement of ``recovery.py`` and the others, so
+  each runs its own code on this loop) and prints ``{"result": <its JSON value>}``. Only
+  this mode imports from ``benchmarks`` (the module named), from the tree of this script.
 
 Readers (the same frames, the same loops as the in-process Trio readers of ``receive.py``):
 
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import uuid
@@ -46,6 +51,7 @@ PAYLOAD = {
 SEND_TO = "bob"
 SEND_METADATA = {"thread": "release"}
 BLOCK = 100
+_TREE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KINDS = ("bare echo", "sdk echo", "bare send", "sdk send")
 
 
@@ -241,6 +247,18 @@ async def roundtrip(args: argparse.Namespace) -> None:
 # --- main ------------------------------------------------------------------------------------
 
 
+# --- call ------------------------------------------------------------------------------------
+
+
+async def call(args: argparse.Namespace) -> None:
+    import importlib
+
+    sys.path.append(_TREE)  # the benchmark module from this script's tree, after PYTHONPATH's
+    module_name, _, name = args.function.partition(":")
+    fn = getattr(importlib.import_module(module_name), name)
+    _emit({"result": await fn(**json.loads(args.kwargs)), "loop": args.loop})
+
+
 def run_on(loop: str, fn: Callable[[argparse.Namespace], Awaitable[None]], args: Any) -> None:
     """Run ``fn(args)`` on a fresh loop of the kind asked for (one per process)."""
     if loop == "trio":
@@ -270,8 +288,14 @@ def main() -> None:
     rt = sub.add_parser("roundtrip")
     rt.add_argument("--engine", required=True, help="the engine server's JSON line")
     rt.add_argument("--n", type=int, default=3000)
+    fn = sub.add_parser("call")
+    fn.add_argument(
+        "--function", required=True, help="MODULE:NAME, e.g. benchmarks.recovery:measure"
+    )
+    fn.add_argument("--kwargs", default="{}", help="its keyword arguments, a JSON object")
     args = parser.parse_args()
-    run_on(args.loop, receive if args.mode == "receive" else roundtrip, args)
+    modes = {"receive": receive, "roundtrip": roundtrip, "call": call}
+    run_on(args.loop, modes[args.mode], args)
 
 
 if __name__ == "__main__":

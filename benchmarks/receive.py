@@ -41,7 +41,6 @@ bare ``websockets``; this tree / baseline.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import subprocess
 import sys
@@ -61,6 +60,7 @@ from utd_trio._transport._websocket import WebSocket
 from ._common import (
     LoopWorker,
     Result,
+    available_loops,
     loop_worker,
     median,
     paired_ratios,
@@ -164,14 +164,6 @@ async def _websockets_trio(ws_url: str) -> AsyncIterator[Any]:
     async with connect(ws_url, compression=None, ping_interval=None, proxy=None) as ws:
         await ws.recv()  # hello
         yield ws
-
-
-def available_loops() -> tuple[str, ...]:
-    """The non-Trio loops this machine can measure: asyncio, and uvloop where installed."""
-    loops = ["asyncio"]
-    if importlib.util.find_spec("uvloop") is not None:
-        loops.append("uvloop")
-    return tuple(loops)
 
 
 def _worker_reader(worker: LoopWorker, name: str) -> Callable[[str, int], Awaitable[float]]:

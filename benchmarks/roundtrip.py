@@ -46,9 +46,8 @@ import trio_websocket
 from utd_trio import UTDApi, open_signaling
 from utd_trio._protocol._urls import ws_url_with_token
 
-from ._common import Result, loop_worker, median, percentile, server_process
+from ._common import Result, available_loops, loop_worker, median, percentile, server_process
 from ._loop_worker import BLOCK, SEND_TEXT, interleaved_round_trips
-from .receive import available_loops
 
 TARGET = 1.1  # issue 18: an acked request within 1.1x a bare round trip (issue 7 had 1.2x)
 TIME_CAP = 600.0  # three loops' runs; a loaded 2-core machine took over 2 min

@@ -85,11 +85,14 @@ async def test_scale_smoke_against_bare_clients() -> None:
 
 
 async def test_recovery_smoke() -> None:
-    with trio.fail_after(30):
-        result = await recovery.run(smoke=True)
+    with trio.fail_after(60):  # Trio in this process, asyncio and uvloop in a worker each
+        result = await recovery.run(smoke=True, loops=("asyncio", "uvloop"))
     _finite(result)
-    stall_max = next(f for f in result.figures if f.label.endswith("(detection), max"))
-    assert stall_max.ok
+    for prefix in ("", "asyncio: ", "uvloop: "):
+        label = f"{prefix}stall → Disconnected (detection), max"
+        stall_max = next(f for f in result.figures if f.label == label)
+        assert stall_max.ok
+    assert set(result.raw) == {"trio", "asyncio", "uvloop"}
 
 
 async def test_fanout_smoke() -> None:
