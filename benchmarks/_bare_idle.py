@@ -86,7 +86,7 @@ async def bare_connection(api: UTDApi, user_id: str) -> AsyncIterator[BareConnec
                 raise
     url = ws_url_with_token(session.ws_url, session.user_token)
     conn = BareConnection()
-    async with _socket(url) as (receive, send), anyio.create_task_group() as tg:
+    async with bare_socket(url) as (receive, send), anyio.create_task_group() as tg:
         await tg.start(conn.run, receive, send)
         try:
             yield conn
@@ -95,7 +95,8 @@ async def bare_connection(api: UTDApi, user_id: str) -> AsyncIterator[BareConnec
 
 
 @contextlib.asynccontextmanager
-async def _socket(url: str) -> AsyncIterator[tuple[Receive, Send]]:
+async def bare_socket(url: str) -> AsyncIterator[tuple[Receive, Send]]:
+    """A bare WebSocket client's receive and send: trio-websocket on Trio, `websockets` else."""
     if sniffio.current_async_library() == "trio":
         import trio_websocket
 
