@@ -167,7 +167,10 @@ class DeliveryLedger:
         return self._accept_live(message, generation)
 
     def _accept_live(self, message: ChatMessage, generation: int) -> bool:
-        conversation = self._conversation(message.conversation_id)
+        # `_conversation` and `_published` written out: every live message passes here.
+        conversation = self._conversations.get(message.conversation_id)
+        if conversation is None:
+            conversation = self._conversation(message.conversation_id)
         accounted = conversation.accounted
         seq = message.seq
         if seq in accounted:
@@ -179,7 +182,9 @@ class DeliveryLedger:
         else:
             accounted.add(seq)
         conversation.live_generation, conversation.live_seq = generation, seq
-        self._published(conversation, seq)
+        last = conversation.last_delivered
+        if last is None or seq > last:
+            conversation.last_delivered = seq
         return True
 
     def sending(self, client_id: str) -> None:

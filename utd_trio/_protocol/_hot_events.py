@@ -181,6 +181,7 @@ _KEYS: Final = {
 _ACK_KEY: Final = event_key(v.EV_ACK)
 _NESTING: Final = 256  # brackets a frame may hold and still be screened as shallow
 _LONG_DIGITS: dict[int, re.Pattern[str]] = {}
+_SHORT: Final = 2 * _NESTING  # below 640, the least ``sys.set_int_max_str_digits`` takes
 
 
 def _screened(text: str) -> bool:
@@ -206,7 +207,11 @@ def decode_inbound(payload: str | bytes) -> Frame | Dropped:
     A `Frame` from the fast path carries its typed event in ``record`` (see `Frame`); never
     raises.
     """
-    if isinstance(payload, str) and len(payload) * 4 <= v.MAX_FRAME_BYTES and _screened(payload):
+    # A text of at most 512 characters needs no screen: it cannot nest 256 deep, nor hold more
+    # digits than the smallest limit Python allows (640).
+    if isinstance(payload, str) and (
+        len(payload) <= _SHORT or (len(payload) * 4 <= v.MAX_FRAME_BYTES and _screened(payload))
+    ):
         try:
             hot = _decode(payload)
             if isinstance(hot, _AckFrame):

@@ -160,10 +160,11 @@ class EventStream(Generic[E], metaclass=_NoPublicConstructor):
         """Enqueue without waiting; a full buffer drops its oldest event (counted)."""
         if self._closed:
             return
-        if self._full:
-            self._queue.popleft()
+        queue = self._queue
+        if len(queue) >= self._buffer:  # `_full`, written out: every event passes here
+            queue.popleft()
             self._dropped += 1
-        self._queue.append(event)
+        queue.append(event)
         if self._lot:  # a waiting consumer; skip the call when nobody is parked
             self._lot.unpark()
 
