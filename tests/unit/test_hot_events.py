@@ -235,3 +235,24 @@ def test_a_pong_is_read_without_the_tolerant_parser(text: str, fast: bool) -> No
         expected.ref,  # type: ignore[union-attr]
         expected.data,  # type: ignore[union-attr]
     )
+
+
+def test_texts_too_short_to_screen_are_short_for_every_digit_limit() -> None:
+    # `decode_inbound` skips the screen for texts of at most 512 characters: they cannot nest
+    # 256 deep, and Python refuses a digit limit under 640, so no run of digits in them can
+    # pass one. If a Python ever allows a lower limit, this fails and the bound must move.
+    import sys
+
+    from utd_trio._protocol._hot_events import _SHORT  # pyright: ignore[reportPrivateUsage]
+
+    before = sys.get_int_max_str_digits()
+    try:
+        with pytest.raises(ValueError, match="maxdigits"):
+            sys.set_int_max_str_digits(_SHORT)
+        sys.set_int_max_str_digits(640)  # the lowest limit allowed
+        digits = "9" * _SHORT
+        frame = decode_inbound('{"event":"x","data":{"n":' + digits[: _SHORT - 30] + "}}")
+        assert isinstance(frame, Frame)
+        assert frame.data == {"n": int(digits[: _SHORT - 30])}
+    finally:
+        sys.set_int_max_str_digits(before)
