@@ -86,15 +86,14 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 
 
-def paired_ratios(subject: Sequence[float], *baselines: Sequence[float]) -> list[float]:
-    """Per round: ``subject`` ÷ the best of ``baselines`` in that round (rates, higher is better).
+def paired_ratios(subject: Sequence[float], baseline: Sequence[float]) -> list[float]:
+    """Per round: ``subject`` ÷ ``baseline`` in that round (rates, higher is better).
 
     Readers of one round run within seconds of each other, so the ratio of a round cancels
     the machine's drift between rounds (its speed moves by up to 2x from one minute to the
-    next); the median of these is the figure a target is checked against. Taking the best
-    baseline per round, rather than the baseline with the best median, can only lower it.
+    next); the median of these is the figure a target is checked against.
     """
-    return [s / max(b[i] for b in baselines) for i, s in enumerate(subject)]
+    return [s / b for s, b in zip(subject, baseline, strict=True)]
 
 
 def percentile(values: Sequence[float], q: float) -> float:
