@@ -106,8 +106,11 @@ class EventStream(Generic[E], metaclass=_NoPublicConstructor):
         self._buffer = buffer
         self._overflow: Overflow = overflow
         self._queue: deque[Event] = deque()
-        self._lot = ParkingLot()
-        self._room = ParkingLot()
+        self._lot = ParkingLot()  # consumers wait here for an event
+        self._room = ParkingLot()  # a ``block`` publisher waits here for room
+        # How many wait in each: read on every event, so a plain count, not ``bool(lot)``.
+        self._readers = 0
+        self._writers = 0
         self._closed = False
         self._dropped = 0
         self._delivered = 0
@@ -165,13 +168,17 @@ class EventStream(Generic[E], metaclass=_NoPublicConstructor):
             queue.popleft()
             self._dropped += 1
         queue.append(event)
-        if self._lot:  # a waiting consumer; skip the call when nobody is parked
+        if self._readers:  # a waiting consumer; skip the call when nobody is parked
             self._lot.unpark()
 
     async def _put(self, event: Event) -> None:
         """Enqueue, waiting for room (``block`` policy)."""
         while self._full and not self._closed:
-            await self._room.park()
+            self._writers += 1
+            try:
+                await self._room.park()
+            finally:
+                self._writers -= 1
         self._put_nowait(event)
 
     def close(self) -> None:
@@ -191,7 +198,7 @@ class EventStream(Generic[E], metaclass=_NoPublicConstructor):
         while not self._queue:
             if self._closed:
                 raise EndOfStream
-            await self._lot.park()
+            await self._wait_for_event()
         return self._take()
 
     def receive_nowait(self) -> E:
@@ -208,10 +215,17 @@ class EventStream(Generic[E], metaclass=_NoPublicConstructor):
 
     def _take(self) -> E:
         event = self._queue.popleft()
-        if self._room:
+        if self._writers:
             self._room.unpark()
         self._delivered += 1
         return event  # type: ignore[return-value]  # the type filter guarantees E
+
+    async def _wait_for_event(self) -> None:
+        self._readers += 1
+        try:
+            await self._lot.park()
+        finally:
+            self._readers -= 1
 
     async def aclose(self) -> None:
         """Close the stream (as `close`; for ``contextlib.aclosing`` and the like)."""
@@ -226,7 +240,7 @@ class EventStream(Generic[E], metaclass=_NoPublicConstructor):
         while not self._queue:
             if self._closed:
                 raise StopAsyncIteration
-            await self._lot.park()
+            await self._wait_for_event()
         return self._take()
 
     async def __aenter__(self) -> Self:
