@@ -124,6 +124,17 @@ def test_a_c_encoder_that_writes_nan_is_not_used(monkeypatch: pytest.MonkeyPatch
     assert _falls_back(compact_encoder(ensure_ascii=True))
 
 
+def test_a_c_encoder_that_refuses_the_sample_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refusing(*args: Any) -> Any:
+        def iterencode(value: Any, level: int) -> Any:
+            raise ValueError("refuses everything")  # as it would refuse NaN: still not usable
+
+        return iterencode
+
+    monkeypatch.setattr(json.encoder, "c_make_encoder", refusing)
+    assert _falls_back(compact_encoder(ensure_ascii=True))
+
+
 def _falls_back(encode: Any) -> bool:
     # (What JSONEncoder.encode then writes depends on the patched module; not tested here.)
     return isinstance(getattr(encode, "__self__", None), json.JSONEncoder)

@@ -29,10 +29,9 @@ from typing import Annotated, Any, Final
 import msgspec
 
 from .._events import Event, MessageReceived, PresenceChanged, ReceiptReceived, TypingChanged
-from .._models import ChatMessage
 from . import _vocab as v
 from ._codec import Dropped, Frame, decode_frame, event_key
-from ._parse import camel, parse_attachment, parse_time
+from ._parse import camel, new_chat_message, parse_attachment, parse_time
 from ._record_maker import record_maker
 
 __all__ = ["decode_inbound"]
@@ -135,7 +134,6 @@ _decode: Final = msgspec.json.Decoder(_HotFrame).decode
 _FAILED: Final = (msgspec.MsgspecError, RecursionError)
 
 
-_new_message = record_maker(ChatMessage)
 _new_received = record_maker(MessageReceived)
 _new_presence = record_maker(PresenceChanged)
 _new_typing = record_maker(TypingChanged)
@@ -144,7 +142,7 @@ _new_receipt = record_maker(ReceiptReceived)
 
 def _message(d: _Message) -> Event:
     attachment = parse_attachment(d.attachment) if d.attachment is not None else None
-    message = _new_message(
+    message = new_chat_message(
         d.id,
         d.conversation_id,
         d.seq,

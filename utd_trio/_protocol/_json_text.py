@@ -66,12 +66,16 @@ def compact_encoder(*, ensure_ascii: bool) -> Callable[[Any], str]:
 
 
 def _same(encode: Callable[[Any], str], expected: str) -> bool:
+    """True when ``encode`` writes ``expected`` for `_SAMPLE` and refuses NaN."""
     try:
         if encode(_SAMPLE) != expected:
             return False
+    except Exception:
+        return False
+    try:
         encode({"x": float("nan")})
     except ValueError:
-        return True  # the text matched and NaN was refused
+        return True
     except Exception:
         return False
     return False  # NaN was written

@@ -29,7 +29,7 @@ from . import _vocab as v
 from ._record_maker import record_maker
 
 _fromisoformat = datetime.fromisoformat
-_new_message = record_maker(ChatMessage)
+new_chat_message = record_maker(ChatMessage)  # also the hot decoder's
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 
@@ -267,7 +267,7 @@ def parse_message(obj: Mapping[str, Any]) -> ChatMessage:
         attachment = parse_attachment(attachment)
     metadata = parse_object(get("metadata")) or {}
     created_at = obj["created_at"] if "created_at" in obj else get("createdAt")
-    return _new_message(
+    return new_chat_message(
         mid,
         cid,
         seq,

@@ -174,11 +174,7 @@ class EventStream(Generic[E], metaclass=_NoPublicConstructor):
     async def _put(self, event: Event) -> None:
         """Enqueue, waiting for room (``block`` policy)."""
         while self._full and not self._closed:
-            self._writers += 1
-            try:
-                await self._room.park()
-            finally:
-                self._writers -= 1
+            await self._wait_for_room()
         self._put_nowait(event)
 
     def close(self) -> None:
@@ -226,6 +222,13 @@ class EventStream(Generic[E], metaclass=_NoPublicConstructor):
             await self._lot.park()
         finally:
             self._readers -= 1
+
+    async def _wait_for_room(self) -> None:
+        self._writers += 1
+        try:
+            await self._room.park()
+        finally:
+            self._writers -= 1
 
     async def aclose(self) -> None:
         """Close the stream (as `close`; for ``contextlib.aclosing`` and the like)."""
